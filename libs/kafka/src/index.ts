@@ -1,0 +1,4 @@
+export * from './client';
+export * from './topics';
+export * from './batch-consumer';
+export type { Kafka, Producer, Admin, KafkaMessage, Message, IHeaders } from 'kafkajs';

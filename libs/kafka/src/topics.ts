@@ -1,0 +1,114 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+import { topicName } from './client';
+
+export interface TopicSpec {
+  /** Name without the install's prefix. */
+  name: string;
+  partitions: number;
+  /** Milliseconds; -1 keeps records forever. */
+  retentionMs?: number;
+  compacted?: boolean;
+  purpose: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Event topics are partitioned by user; 12 lets a group grow to 12 consumers per stage. */
+export const EVENT_PARTITIONS = 12;
+
+/**
+ * Every topic Sluice uses, declared once. Services create what they need from
+ * this list at start-up; per-destination topics come from `destinationTopic`.
+ */
+export const TOPICS = {
+  eventsRaw: {
+    name: 'sluice.events.raw',
+    partitions: EVENT_PARTITIONS,
+    retentionMs: 7 * DAY_MS,
+    purpose: 'events accepted by the gateway and Kafka sources, keyed by user',
+  },
+  eventsProcessed: {
+    name: 'sluice.events.processed',
+    partitions: EVENT_PARTITIONS,
+    retentionMs: 7 * DAY_MS,
+    purpose: 'deduplicated, filtered, validated events for the lake loaders',
+  },
+  identityEdges: {
+    name: 'sluice.identity.edges',
+    partitions: EVENT_PARTITIONS,
+    retentionMs: 30 * DAY_MS,
+    purpose: 'pairs of identifiers seen together (identify, alias)',
+  },
+  deadLetter: {
+    name: 'sluice.deadletter',
+    partitions: EVENT_PARTITIONS,
+    retentionMs: 30 * DAY_MS,
+    purpose: 'what a stage finally failed to handle, with the error',
+  },
+  dedupeChangelog: {
+    name: 'sluice.processor.dedupe-changelog',
+    partitions: EVENT_PARTITIONS,
+    compacted: true,
+    purpose: 'messageIds seen per partition, to rebuild dedupe state after restarts and rebalances',
+  },
+  schemas: {
+    name: '_sluice_schemas',
+    partitions: 1,
+    compacted: true,
+    retentionMs: -1,
+    purpose: 'the schema registry store',
+  },
+} as const satisfies Record<string, TopicSpec>;
+
+export function destinationTopic(destinationId: string): TopicSpec {
+  if (!/^[A-Za-z0-9._-]+$/.test(destinationId)) {
+    throw new Error(`destination id "${destinationId}" cannot name a Kafka topic (use letters, digits, . _ -)`);
+  }
+  return {
+    name: `sluice.dest.${destinationId}`,
+    partitions: EVENT_PARTITIONS,
+    retentionMs: 7 * DAY_MS,
+    purpose: `events routed to destination ${destinationId}`,
+  };
+}
+
+export function topicConfig(spec: TopicSpec, prefix: string): ITopicConfig {
+  const configEntries: { name: string; value: string }[] = [];
+  if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
+  if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
+  return {
+    topic: topicName(prefix, spec.name),
+    numPartitions: spec.partitions,
+    replicationFactor: -1,
+    configEntries,
+  };
+}
+
+/**
+ * Creates the topics that do not exist yet. An existing topic with fewer
+ * partitions than declared is an error: per-user order depends on the count.
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[], prefix: string): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((s) => !existing.has(topicName(prefix, s.name)));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing.map((s) => topicConfig(s, prefix)), waitForLeaders: true });
+    } catch (err) {
+      // Another instance may have created them in between.
+      if (!(err instanceof Error && /already exists/i.test(err.message))) throw err;
+    }
+  }
+  const present = specs.filter((s) => existing.has(topicName(prefix, s.name)));
+  if (present.length > 0) {
+    const meta = await admin.fetchTopicMetadata({ topics: present.map((s) => topicName(prefix, s.name)) });
+    for (const t of meta.topics) {
+      const spec = present.find((s) => topicName(prefix, s.name) === t.name);
+      if (spec && t.partitions.length < spec.partitions) {
+        throw new Error(
+          `topic ${t.name} has ${t.partitions.length} partitions but Sluice declares ${spec.partitions}; ` +
+            'add partitions with kafka-topics --alter before starting',
+        );
+      }
+    }
+  }
+}

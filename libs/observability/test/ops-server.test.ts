@@ -1,0 +1,35 @@
+import { Counter } from 'prom-client';
+import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '../src';
+
+describe('ops server', () => {
+  it('serves metrics and reflects readiness', async () => {
+    const registry = createMetricsRegistry('unit');
+    const counter = new Counter({ name: 'sluice_unit_things_total', help: 'things', registers: [registry] });
+    counter.inc(3);
+    let ready = false;
+    const server = await startOpsServer(0, registry, () => ready);
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/sluice_unit_things_total\{service="unit"\} 3/);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(503);
+      ready = true;
+      expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('Lifecycle', () => {
+  it('stops steps in reverse order of start, once', async () => {
+    const order: string[] = [];
+    const lc = new Lifecycle(createLogger('unit', 'silent'));
+    lc.add('consumer', async () => void order.push('consumer'));
+    lc.add('producer', async () => void order.push('producer'));
+    lc.add('http', async () => void order.push('http'));
+    await Promise.all([lc.stop(), lc.stop()]);
+    expect(order).toEqual(['http', 'producer', 'consumer']);
+  });
+});
