@@ -1,0 +1,3 @@
+export * from './model';
+export * from './partition-key';
+export * from './envelope';
