@@ -19,7 +19,7 @@ module.exports = {
       transform,
       testEnvironment: 'node',
       testMatch: ['**/test/**/*.it.test.ts'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-setup.ts'],
       slowTestThreshold: 30,
     },
   ],
