@@ -2,3 +2,4 @@ export * from './client';
 export * from './topics';
 export * from './batch-consumer';
 export type { Kafka, Producer, Admin, KafkaMessage, Message, IHeaders } from 'kafkajs';
+export * from './transactional-stage';

@@ -1,0 +1,142 @@
+import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import type { Logger } from '@sluice/observability';
+import type { BatchContext, ConsumedBatch } from './batch-consumer';
+
+export interface OutputRecord {
+  topic: string;
+  message: Message;
+}
+
+/**
+ * Turns one consumed batch into the records it yields. Must be free of other
+ * side effects: on a crash the batch is handled again and only the committed
+ * transaction's records count.
+ */
+export type StageHandler = (batch: ConsumedBatch, ctx: BatchContext) => Promise<OutputRecord[]>;
+
+export interface TransactionalStageOptions {
+  groupId: string;
+  topics: string[];
+  /** Unique per running instance: the broker fences an older producer with the same id. */
+  transactionalId: string;
+  fromBeginning?: boolean;
+  maxBytesPerPartition?: number;
+  sessionTimeoutMs?: number;
+  /** An open transaction of a crashed instance blocks read_committed readers at most this long. */
+  transactionTimeoutMs?: number;
+  /** How often a transaction that hit CONCURRENT_TRANSACTIONS is retried before the batch is re-read. */
+  transactionRetries?: number;
+}
+
+const isConcurrentTransactions = (err: unknown) =>
+  err instanceof Error && /CONCURRENT_TRANSACTIONS|concurrent transactions|The producer attempted to update a transaction while another concurrent operation/i.test(
+    `${(err as { type?: string }).type ?? ''} ${err.message}`,
+  );
+
+/**
+ * Consume → handle → produce exactly once: a batch's output records and its
+ * input offsets are committed in one Kafka transaction, and downstream readers
+ * use read_committed. A crash anywhere either commits both or neither.
+ */
+export class TransactionalStage {
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private running = false;
+
+  constructor(
+    kafka: Kafka,
+    private readonly opts: TransactionalStageOptions,
+    private readonly handler: StageHandler,
+    private readonly log: Logger,
+  ) {
+    this.consumer = kafka.consumer({
+      groupId: opts.groupId,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+    });
+    this.producer = kafka.producer({
+      transactionalId: opts.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      transactionTimeout: opts.transactionTimeoutMs ?? 30000,
+    });
+  }
+
+  get rawConsumer(): Consumer {
+    return this.consumer;
+  }
+
+  async start(): Promise<void> {
+    await this.producer.connect();
+    await this.consumer.connect();
+    for (const topic of this.opts.topics) {
+      await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
+    }
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (batch.messages.length === 0 || isStale()) return;
+        const outputs = await this.handler(
+          { topic: batch.topic, partition: batch.partition, messages: batch.messages },
+          { heartbeat, isRunning: () => this.running && isRunning() },
+        );
+        const last = batch.messages[batch.messages.length - 1];
+        const nextOffset = (BigInt(last.offset) + 1n).toString();
+        await this.commitInTransaction(outputs, batch.topic, batch.partition, nextOffset);
+        resolveOffset(last.offset);
+        await heartbeat();
+      },
+    });
+    this.log.info({ groupId: this.opts.groupId, topics: this.opts.topics }, 'transactional stage started');
+  }
+
+  private async commitInTransaction(outputs: OutputRecord[], topic: string, partition: number, offset: string) {
+    const retries = this.opts.transactionRetries ?? 10;
+    for (let attempt = 0; ; attempt++) {
+      let tx: Transaction | undefined;
+      try {
+        tx = await this.producer.transaction();
+        if (outputs.length > 0) {
+          const byTopic = new Map<string, Message[]>();
+          for (const o of outputs) {
+            const list = byTopic.get(o.topic) ?? [];
+            list.push(o.message);
+            byTopic.set(o.topic, list);
+          }
+          await tx.sendBatch({
+            acks: -1,
+            topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
+          });
+        }
+        await tx.sendOffsets({
+          consumerGroupId: this.opts.groupId,
+          topics: [{ topic, partitions: [{ partition, offset }] }],
+        });
+        await tx.commit();
+        return;
+      } catch (err) {
+        if (tx?.isActive()) await tx.abort().catch(() => undefined);
+        // KafkaJS does not retry CONCURRENT_TRANSACTIONS itself (kafkajs#430).
+        if (isConcurrentTransactions(err) && attempt < retries) {
+          await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /** Stops fetching, lets the batch in hand finish its transaction, then disconnects. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.consumer.disconnect();
+    await this.producer.disconnect();
+  }
+}
