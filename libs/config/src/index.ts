@@ -29,9 +29,7 @@ export function buildConfig<S extends z.ZodTypeAny>(
 ): z.infer<S> {
   const parsed = schema.safeParse(read(env));
   if (!parsed.success) {
-    const problems = parsed.error.issues.map(
-      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
-    );
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
     throw new ConfigError(service, problems);
   }
   return parsed.data as z.infer<S>;
@@ -63,7 +61,10 @@ export function bool(value: string | undefined): boolean | string | undefined {
 
 /** Kafka connection settings shared by every service. */
 export const kafkaConfigSchema = z.object({
-  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:9092']),
+  brokers: z
+    .array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port'))
+    .min(1)
+    .default(['127.0.0.1:9092']),
   clientId: z.string().min(1).default('sluice'),
   /** Topic names get this prefix so several Sluice installs (or test runs) share a cluster. */
   topicPrefix: z.string().default(''),
@@ -85,9 +86,7 @@ export function readKafkaEnv(env: Env, clientId: string): Record<string, unknown
     clientId: env.KAFKA_CLIENT_ID ?? clientId,
     topicPrefix: env.SLUICE_TOPIC_PREFIX,
     ssl: bool(env.KAFKA_SSL),
-    sasl: mechanism
-      ? { mechanism, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD }
-      : undefined,
+    sasl: mechanism ? { mechanism, username: env.KAFKA_SASL_USERNAME, password: env.KAFKA_SASL_PASSWORD } : undefined,
   };
 }
 

@@ -92,7 +92,10 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], prefix: str
   const missing = specs.filter((s) => !existing.has(topicName(prefix, s.name)));
   if (missing.length > 0) {
     try {
-      await admin.createTopics({ topics: missing.map((s) => topicConfig(s, prefix)), waitForLeaders: true });
+      await createTopicsAndWait(
+        admin,
+        missing.map((s) => topicConfig(s, prefix)),
+      );
     } catch (err) {
       // Another instance may have created them in between.
       if (!(err instanceof Error && /already exists/i.test(err.message))) throw err;
@@ -111,4 +114,31 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[], prefix: str
       }
     }
   }
+}
+
+/**
+ * Creates topics and waits until every partition has a leader. KafkaJS's own
+ * `waitForLeaders` gives up when a KRaft broker briefly answers
+ * UNKNOWN_TOPIC_OR_PARTITION right after creation, so this polls instead.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], timeoutMs = 30000): Promise<void> {
+  await admin.createTopics({ topics, waitForLeaders: false });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      const ready = meta.topics.every(
+        (t) =>
+          t.partitions.length === (topics.find((c) => c.topic === t.name)?.numPartitions ?? t.partitions.length) &&
+          t.partitions.every((p) => p.leader >= 0),
+      );
+      if (ready) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`topics ${names.join(', ')} had no leaders after ${timeoutMs} ms: ${String(lastError ?? '')}`);
 }

@@ -29,7 +29,8 @@ export interface TransactionalStageOptions {
 }
 
 const isConcurrentTransactions = (err: unknown) =>
-  err instanceof Error && /CONCURRENT_TRANSACTIONS|concurrent transactions|The producer attempted to update a transaction while another concurrent operation/i.test(
+  err instanceof Error &&
+  /CONCURRENT_TRANSACTIONS|concurrent transactions|The producer attempted to update a transaction while another concurrent operation/i.test(
     `${(err as { type?: string }).type ?? ''} ${err.message}`,
   );
 

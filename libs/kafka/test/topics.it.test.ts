@@ -1,4 +1,4 @@
-import { ensureTopics, TOPICS, topicName } from '../src';
+import { createTopicsAndWait, ensureTopics, TOPICS, topicName } from '../src';
 import { testKafka, uniquePrefix } from './support';
 
 describe('ensureTopics', () => {
@@ -23,7 +23,9 @@ describe('ensureTopics', () => {
 
   it('refuses a topic with fewer partitions than declared', async () => {
     const prefix = uniquePrefix('short');
-    await admin.createTopics({ topics: [{ topic: topicName(prefix, TOPICS.eventsRaw.name), numPartitions: 2 }], waitForLeaders: true });
-    await expect(ensureTopics(admin, [TOPICS.eventsRaw], prefix)).rejects.toThrow(/has 2 partitions but Sluice declares 12/);
+    await createTopicsAndWait(admin, [{ topic: topicName(prefix, TOPICS.eventsRaw.name), numPartitions: 2 }]);
+    await expect(ensureTopics(admin, [TOPICS.eventsRaw], prefix)).rejects.toThrow(
+      /has 2 partitions but Sluice declares 12/,
+    );
   });
 });

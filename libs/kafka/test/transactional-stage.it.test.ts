@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { createTopicsAndWait } from '../src';
 import path from 'node:path';
 import { testKafka, uniquePrefix } from './support';
 
@@ -20,13 +21,10 @@ describe('TransactionalStage', () => {
     const kafka = testKafka();
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      topics: [
-        { topic: input, numPartitions: 4 },
-        { topic: output, numPartitions: 4 },
-      ],
-      waitForLeaders: true,
-    });
+    await createTopicsAndWait(admin, [
+      { topic: input, numPartitions: 4 },
+      { topic: output, numPartitions: 4 },
+    ]);
     await admin.disconnect();
 
     const total = 2000;

@@ -1,13 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { kafkaConfigSchema, registryConfigSchema } from '@sluice/config';
 import { EventEnvelope, fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
-import { createKafka } from '@sluice/kafka';
+import { createKafka, createTopicsAndWait } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 import { AvroSerde, wireSchemaId } from '../src';
 
 const log = createLogger('serde-it', process.env.LOG_LEVEL ?? 'warn');
 const kafka = createKafka(
-  kafkaConfigSchema.parse({ brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), clientId: 'serde-it' }),
+  kafkaConfigSchema.parse({
+    brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    clientId: 'serde-it',
+  }),
   log,
 );
 const registry = registryConfigSchema.parse({ url: process.env.SCHEMA_REGISTRY_URL });
@@ -54,7 +57,7 @@ describe('Avro over a real topic with the schema registry', () => {
 
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 6 }]);
     await admin.disconnect();
 
     const events = sampleEvents();
