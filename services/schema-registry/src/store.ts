@@ -194,6 +194,7 @@ export class SchemaStore {
   }
 
   async versionsOfId(id: number, includeDeleted: boolean): Promise<{ subject: string; version: number }[]> {
+    await this.log.sync();
     await this.schemaById(id);
     return this.state.usagesOf(id, includeDeleted);
   }
@@ -204,19 +205,18 @@ export class SchemaStore {
   }
 
   async versions(subject: string, includeDeleted: boolean): Promise<number[]> {
-    const versions = await this.withSync(() => {
-      const list = this.state.versions(subject, includeDeleted);
-      return list.length > 0 ? list : undefined;
-    });
-    if (!versions) throw errors.subjectNotFound(subject);
+    await this.log.sync();
+    const versions = this.state.versions(subject, includeDeleted);
+    if (versions.length === 0) throw errors.subjectNotFound(subject);
     return versions.map((v) => v.version);
   }
 
+  /** "latest" always catches up first; a fixed version only when it is missing. */
   async getVersion(subject: string, selector: VersionSelector, includeDeleted: boolean): Promise<SubjectVersion> {
+    if (selector === 'latest') await this.log.sync();
     const found = await this.withSync(() => {
       if (this.state.versions(subject, includeDeleted).length === 0) return undefined;
-      const v = selector === 'latest' ? this.latest(subject) : this.findVersion(subject, selector, includeDeleted);
-      return v;
+      return selector === 'latest' ? this.latest(subject) : this.findVersion(subject, selector, includeDeleted);
     });
     if (found) return this.toSubjectVersion(subject, found);
     if (this.state.versions(subject, includeDeleted).length === 0) throw errors.subjectNotFound(subject);
@@ -347,7 +347,8 @@ export class SchemaStore {
 
   /** The subject's own level, or undefined when it has none. */
   async subjectLevel(subject: string): Promise<CompatibilityLevel | undefined> {
-    return this.withSync(() => this.state.subjectLevel(subject));
+    await this.log.sync();
+    return this.state.subjectLevel(subject);
   }
 
   /** Sets (or with null removes) a level; returns the previous setting. */
