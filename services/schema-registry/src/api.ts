@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '@sluice/observability';
-import type { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 import { parseCompatibilityLevel } from './compatibility';
 import { errors, RegistryError } from './errors';
 import type { SchemaInput, SchemaStore, SubjectVersion, VersionSelector } from './store';
@@ -18,8 +18,6 @@ export interface ApiDeps {
   log: Logger;
   metrics: Registry;
   ready: () => boolean;
-  requests: Counter<'method' | 'route' | 'status'>;
-  duration: Histogram<'method' | 'route'>;
 }
 
 interface Request {
@@ -316,6 +314,19 @@ function responseType(req: IncomingMessage): string {
 
 export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const table = routes(deps.store);
+  const requests = new Counter({
+    name: 'sluice_schema_registry_requests_total',
+    help: 'HTTP requests by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [deps.metrics],
+  });
+  const duration = new Histogram({
+    name: 'sluice_schema_registry_request_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+    registers: [deps.metrics],
+  });
   const send = (res: ServerResponse, status: number, contentType: string, text: string) => {
     res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(text) });
     res.end(text);
@@ -343,7 +354,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
     }
     const found = match(table, segments);
     const routeName = found?.route.name ?? 'unmatched';
-    const endTimer = deps.duration.startTimer({ method, route: routeName });
+    const endTimer = duration.startTimer({ method, route: routeName });
     let status = 500;
     try {
       if (!found) throw new RegistryError(404, 404, 'HTTP 404 Not Found');
@@ -365,7 +376,7 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
       if (!res.headersSent) send(res, status, type, JSON.stringify(e.toBody()));
     } finally {
       endTimer();
-      deps.requests.inc({ method, route: routeName, status: String(status) });
+      requests.inc({ method, route: routeName, status: String(status) });
     }
   };
 

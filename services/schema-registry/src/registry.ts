@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKafka } from '@sluice/kafka';
 import { createMetricsRegistry, type Logger, startOpsServer } from '@sluice/observability';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Gauge } from 'prom-client';
 import { createApiHandler } from './api';
 import type { RegistryServiceConfig } from './config';
 import { SchemaLog } from './log';
@@ -41,19 +41,6 @@ export async function startSchemaRegistry(config: RegistryServiceConfig, log: Lo
 
   try {
     const metrics = createMetricsRegistry('schema-registry');
-    const requests = new Counter({
-      name: 'sluice_schema_registry_requests_total',
-      help: 'HTTP requests by route and status',
-      labelNames: ['method', 'route', 'status'] as const,
-      registers: [metrics],
-    });
-    const duration = new Histogram({
-      name: 'sluice_schema_registry_request_seconds',
-      help: 'HTTP request duration by route',
-      labelNames: ['method', 'route'] as const,
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-      registers: [metrics],
-    });
     new Gauge({
       name: 'sluice_schema_registry_schemas',
       help: 'Distinct schemas (ids) known',
@@ -85,8 +72,6 @@ export async function startSchemaRegistry(config: RegistryServiceConfig, log: Lo
       log: log.child({ component: 'api' }),
       metrics,
       ready: () => schemaLog.isReady(),
-      requests,
-      duration,
     });
     const server = http.createServer(handler);
     server.keepAliveTimeout = 5000;
