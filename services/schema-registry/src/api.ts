@@ -260,7 +260,9 @@ function routes(store: SchemaStore): Route[] {
 }
 
 function compatibilityBody(result: { compatible: boolean; messages: string[] }, verbose: boolean) {
-  return verbose ? { is_compatible: result.compatible, messages: result.messages } : { is_compatible: result.compatible };
+  return verbose
+    ? { is_compatible: result.compatible, messages: result.messages }
+    : { is_compatible: result.compatible };
 }
 
 function match(all: Route[], segments: string[]): { route: Route; params: string[] } | undefined {
@@ -383,7 +385,8 @@ export function createApiHandler(deps: ApiDeps): (req: IncomingMessage, res: Ser
   return (req, res) => {
     handle(req, res).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled request error');
-      if (!res.headersSent) send(res, 500, CONTENT_TYPE, JSON.stringify({ error_code: 50001, message: 'Internal error' }));
+      if (!res.headersSent)
+        send(res, 500, CONTENT_TYPE, JSON.stringify({ error_code: 50001, message: 'Internal error' }));
     });
   };
 }

@@ -163,17 +163,13 @@ export function checkCompatibility(
     if (backward) {
       const problem = canRead(candidate, prev.type);
       if (problem !== undefined) {
-        messages.push(
-          `${level}: the new schema cannot read data written with version ${prev.version}: ${problem}`,
-        );
+        messages.push(`${level}: the new schema cannot read data written with version ${prev.version}: ${problem}`);
       }
     }
     if (forward) {
       const problem = canRead(prev.type, candidate);
       if (problem !== undefined) {
-        messages.push(
-          `${level}: version ${prev.version} cannot read data written with the new schema: ${problem}`,
-        );
+        messages.push(`${level}: version ${prev.version} cannot read data written with the new schema: ${problem}`);
       }
     }
   }

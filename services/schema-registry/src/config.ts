@@ -1,11 +1,4 @@
-import {
-  buildConfig,
-  type Env,
-  kafkaConfigSchema,
-  num,
-  readKafkaEnv,
-  z,
-} from '@sluice/config';
+import { buildConfig, type Env, kafkaConfigSchema, num, readKafkaEnv, z } from '@sluice/config';
 
 export const registryServiceConfigSchema = z.object({
   /** HTTP port of the API (also serves /metrics and /health); 0 picks a free port. */

@@ -78,8 +78,7 @@ export const errors = {
       ErrorCode.incompatibleSchema,
       `Schema being registered is incompatible with an earlier schema for subject "${subject}", details: [${details.join('; ')}]`,
     ),
-  invalidSchema: (detail: string) =>
-    new RegistryError(422, ErrorCode.invalidSchema, `Invalid schema: ${detail}`),
+  invalidSchema: (detail: string) => new RegistryError(422, ErrorCode.invalidSchema, `Invalid schema: ${detail}`),
   invalidVersion: (version: string) =>
     new RegistryError(
       422,

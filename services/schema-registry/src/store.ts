@@ -121,7 +121,9 @@ export class SchemaStore {
     for (const ref of references) {
       const version = ref.version === -1 ? this.latest(ref.subject) : this.findVersion(ref.subject, ref.version, true);
       if (!version) {
-        throw errors.invalidSchema(`reference "${ref.name}" to subject '${ref.subject}' version ${ref.version} not found`);
+        throw errors.invalidSchema(
+          `reference "${ref.name}" to subject '${ref.subject}' version ${ref.version} not found`,
+        );
       }
       if (seen.has(version.id)) continue;
       seen.add(version.id);
@@ -320,9 +322,7 @@ export class SchemaStore {
     await this.log.sync();
     let version: number;
     if (selector === 'latest') {
-      const latest = permanent
-        ? this.state.versions(subject, true).at(-1)
-        : this.latest(subject);
+      const latest = permanent ? this.state.versions(subject, true).at(-1) : this.latest(subject);
       if (!latest) throw errors.subjectNotFound(subject);
       version = latest.version;
     } else {

@@ -4,7 +4,12 @@ import { createLogger, createMetricsRegistry } from '@sluice/observability';
 import { createApiHandler, CONTENT_TYPE } from '../src/api';
 import { MemoryLog, SchemaStore } from '../src/store';
 
-const schema = JSON.stringify({ type: 'record', name: 'Page', namespace: 'sluice.test', fields: [{ name: 'url', type: 'string' }] });
+const schema = JSON.stringify({
+  type: 'record',
+  name: 'Page',
+  namespace: 'sluice.test',
+  fields: [{ name: 'url', type: 'string' }],
+});
 const v2 = JSON.stringify({
   type: 'record',
   name: 'Page',
@@ -52,11 +57,19 @@ async function call(method: string, path: string, body?: unknown, raw?: string) 
 
 describe('registry HTTP API (in-memory log)', () => {
   it('registers, reads back by id, subject and version, with Confluent shapes', async () => {
-    expect(await call('POST', '/subjects/page-value/versions', { schema })).toMatchObject({ status: 200, json: { id: 1 } });
+    expect(await call('POST', '/subjects/page-value/versions', { schema })).toMatchObject({
+      status: 200,
+      json: { id: 1 },
+    });
     const byId = await call('GET', '/schemas/ids/1');
     expect(byId.type).toBe(CONTENT_TYPE);
     expect(byId.json).toEqual({ schema });
-    expect((await call('GET', '/subjects/page-value/versions/latest')).json).toEqual({ subject: 'page-value', version: 1, id: 1, schema });
+    expect((await call('GET', '/subjects/page-value/versions/latest')).json).toEqual({
+      subject: 'page-value',
+      version: 1,
+      id: 1,
+      schema,
+    });
     expect((await call('GET', '/subjects/page-value/versions/1/schema')).json).toEqual(JSON.parse(schema));
     expect((await call('GET', '/schemas/ids/1/schema')).json).toEqual(JSON.parse(schema));
     expect((await call('POST', '/subjects/page-value/versions', { schema: v2 })).json).toEqual({ id: 2 });
@@ -64,7 +77,12 @@ describe('registry HTTP API (in-memory log)', () => {
     expect((await call('GET', '/subjects/page-value/versions')).json).toEqual([1, 2]);
     expect((await call('GET', '/schemas/ids/2/versions')).json).toEqual([{ subject: 'page-value', version: 2 }]);
     expect((await call('GET', '/schemas/ids/2/subjects')).json).toEqual(['page-value']);
-    expect((await call('POST', '/subjects/page-value', { schema })).json).toEqual({ subject: 'page-value', version: 1, id: 1, schema });
+    expect((await call('POST', '/subjects/page-value', { schema })).json).toEqual({
+      subject: 'page-value',
+      version: 1,
+      id: 1,
+      schema,
+    });
     expect((await call('GET', '/schemas/types')).json).toEqual(['AVRO']);
   });
 
@@ -76,19 +94,45 @@ describe('registry HTTP API (in-memory log)', () => {
 
   it('answers errors with status and error_code', async () => {
     expect(await call('GET', '/subjects/nope/versions')).toMatchObject({ status: 404, json: { error_code: 40401 } });
-    expect(await call('GET', '/subjects/nope/versions/latest')).toMatchObject({ status: 404, json: { error_code: 40401 } });
+    expect(await call('GET', '/subjects/nope/versions/latest')).toMatchObject({
+      status: 404,
+      json: { error_code: 40401 },
+    });
     expect(await call('GET', '/schemas/ids/42')).toMatchObject({ status: 404, json: { error_code: 40403 } });
     await call('POST', '/subjects/page-value/versions', { schema });
-    expect(await call('GET', '/subjects/page-value/versions/3')).toMatchObject({ status: 404, json: { error_code: 40402 } });
-    expect(await call('GET', '/subjects/page-value/versions/zero')).toMatchObject({ status: 422, json: { error_code: 42202 } });
-    expect(await call('GET', '/subjects/page-value/versions/0')).toMatchObject({ status: 422, json: { error_code: 42202 } });
-    expect(await call('POST', '/subjects/page-value', { schema: v2 })).toMatchObject({ status: 404, json: { error_code: 40403 } });
-    expect(await call('POST', '/subjects/other', { schema })).toMatchObject({ status: 404, json: { error_code: 40401 } });
+    expect(await call('GET', '/subjects/page-value/versions/3')).toMatchObject({
+      status: 404,
+      json: { error_code: 40402 },
+    });
+    expect(await call('GET', '/subjects/page-value/versions/zero')).toMatchObject({
+      status: 422,
+      json: { error_code: 42202 },
+    });
+    expect(await call('GET', '/subjects/page-value/versions/0')).toMatchObject({
+      status: 422,
+      json: { error_code: 42202 },
+    });
+    expect(await call('POST', '/subjects/page-value', { schema: v2 })).toMatchObject({
+      status: 404,
+      json: { error_code: 40403 },
+    });
+    expect(await call('POST', '/subjects/other', { schema })).toMatchObject({
+      status: 404,
+      json: { error_code: 40401 },
+    });
     const bad = await call('POST', '/subjects/page-value/versions', undefined, '{"schema": ');
     expect(bad).toMatchObject({ status: 400, json: { error_code: 400 } });
-    expect(await call('POST', '/subjects/page-value/versions', ['x'])).toMatchObject({ status: 422, json: { error_code: 422 } });
-    expect(await call('POST', '/subjects/page-value/versions', {})).toMatchObject({ status: 422, json: { error_code: 42201 } });
-    const invalid = await call('POST', '/subjects/page-value/versions', { schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"intt"}]}' });
+    expect(await call('POST', '/subjects/page-value/versions', ['x'])).toMatchObject({
+      status: 422,
+      json: { error_code: 422 },
+    });
+    expect(await call('POST', '/subjects/page-value/versions', {})).toMatchObject({
+      status: 422,
+      json: { error_code: 42201 },
+    });
+    const invalid = await call('POST', '/subjects/page-value/versions', {
+      schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"intt"}]}',
+    });
     expect(invalid).toMatchObject({ status: 422, json: { error_code: 42201 } });
     expect((invalid.json as { message: string }).message).toMatch(/intt/);
     const incompatible = await call('POST', '/subjects/page-value/versions', { schema: '"string"' });
@@ -100,23 +144,38 @@ describe('registry HTTP API (in-memory log)', () => {
   it('handles config as Confluent does', async () => {
     expect((await call('GET', '/config')).json).toEqual({ compatibilityLevel: 'BACKWARD' });
     expect(await call('GET', '/config/page-value')).toMatchObject({ status: 404, json: { error_code: 40408 } });
-    expect((await call('GET', '/config/page-value?defaultToGlobal=true')).json).toEqual({ compatibilityLevel: 'BACKWARD' });
-    expect((await call('PUT', '/config/page-value', { compatibility: 'FULL' })).json).toEqual({ compatibility: 'FULL' });
+    expect((await call('GET', '/config/page-value?defaultToGlobal=true')).json).toEqual({
+      compatibilityLevel: 'BACKWARD',
+    });
+    expect((await call('PUT', '/config/page-value', { compatibility: 'FULL' })).json).toEqual({
+      compatibility: 'FULL',
+    });
     expect((await call('GET', '/config/page-value')).json).toEqual({ compatibilityLevel: 'FULL' });
     expect((await call('PUT', '/config', { compatibility: 'none' })).json).toEqual({ compatibility: 'NONE' });
     expect((await call('GET', '/config')).json).toEqual({ compatibilityLevel: 'NONE' });
-    expect(await call('PUT', '/config', { compatibility: 'SIDEWAYS' })).toMatchObject({ status: 422, json: { error_code: 42203 } });
+    expect(await call('PUT', '/config', { compatibility: 'SIDEWAYS' })).toMatchObject({
+      status: 422,
+      json: { error_code: 42203 },
+    });
     expect((await call('DELETE', '/config/page-value')).json).toEqual({ compatibilityLevel: 'FULL' });
     expect(await call('GET', '/config/page-value')).toMatchObject({ status: 404 });
   });
 
   it('checks compatibility and deletes subjects', async () => {
     await call('POST', '/subjects/page-value/versions', { schema });
-    expect((await call('POST', '/compatibility/subjects/page-value/versions/latest', { schema: v2 })).json).toEqual({ is_compatible: true });
-    const verbose = await call('POST', '/compatibility/subjects/page-value/versions/latest?verbose=true', { schema: '"string"' });
+    expect((await call('POST', '/compatibility/subjects/page-value/versions/latest', { schema: v2 })).json).toEqual({
+      is_compatible: true,
+    });
+    const verbose = await call('POST', '/compatibility/subjects/page-value/versions/latest?verbose=true', {
+      schema: '"string"',
+    });
     expect(verbose.json).toMatchObject({ is_compatible: false, messages: [expect.stringMatching(/version 1/)] });
-    expect((await call('POST', '/compatibility/subjects/page-value/versions', { schema: v2 })).json).toEqual({ is_compatible: true });
-    expect((await call('POST', '/compatibility/subjects/new-value/versions/latest', { schema })).json).toEqual({ is_compatible: true });
+    expect((await call('POST', '/compatibility/subjects/page-value/versions', { schema: v2 })).json).toEqual({
+      is_compatible: true,
+    });
+    expect((await call('POST', '/compatibility/subjects/new-value/versions/latest', { schema })).json).toEqual({
+      is_compatible: true,
+    });
     expect((await call('DELETE', '/subjects/page-value')).json).toEqual([1]);
     expect((await call('GET', '/subjects')).json).toEqual([]);
     expect((await call('GET', '/subjects?deleted=true')).json).toEqual(['page-value']);

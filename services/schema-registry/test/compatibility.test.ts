@@ -16,8 +16,18 @@ function avro(schema: unknown): Type {
 
 const user = (fields: unknown[]) => ({ type: 'record', name: 'User', namespace: 'sluice.test', fields });
 const v1 = avro(user([{ name: 'id', type: 'string' }]));
-const withDefault = avro(user([{ name: 'id', type: 'string' }, { name: 'age', type: 'int', default: 0 }]));
-const withoutDefault = avro(user([{ name: 'id', type: 'string' }, { name: 'age', type: 'int' }]));
+const withDefault = avro(
+  user([
+    { name: 'id', type: 'string' },
+    { name: 'age', type: 'int', default: 0 },
+  ]),
+);
+const withoutDefault = avro(
+  user([
+    { name: 'id', type: 'string' },
+    { name: 'age', type: 'int' },
+  ]),
+);
 
 const prev = (...types: Type[]): PreviousSchema[] => types.map((type, i) => ({ version: i + 1, type }));
 const compatible = (candidate: Type, previous: PreviousSchema[], level: CompatibilityLevel) =>
@@ -74,7 +84,12 @@ describe('checkCompatibility', () => {
   });
 
   it('rejects a renamed record without an alias', () => {
-    const other = avro({ type: 'record', name: 'Person', namespace: 'sluice.test', fields: [{ name: 'id', type: 'string' }] });
+    const other = avro({
+      type: 'record',
+      name: 'Person',
+      namespace: 'sluice.test',
+      fields: [{ name: 'id', type: 'string' }],
+    });
     expect(compatible(other, prev(v1), 'BACKWARD')).toBe(false);
   });
 
@@ -90,8 +105,18 @@ describe('checkCompatibility', () => {
   });
 
   it('FORWARD_TRANSITIVE and FULL_TRANSITIVE look at every version', () => {
-    const a = avro(user([{ name: 'id', type: 'string' }, { name: 'x', type: 'int' }]));
-    const b = avro(user([{ name: 'id', type: 'string' }, { name: 'x', type: 'int', default: 1 }]));
+    const a = avro(
+      user([
+        { name: 'id', type: 'string' },
+        { name: 'x', type: 'int' },
+      ]),
+    );
+    const b = avro(
+      user([
+        { name: 'id', type: 'string' },
+        { name: 'x', type: 'int', default: 1 },
+      ]),
+    );
     // The candidate drops x: v2 (b) can read it (default), v1 (a) cannot.
     expect(compatible(v1, prev(a, b), 'FORWARD')).toBe(true);
     expect(compatible(v1, prev(a, b), 'FORWARD_TRANSITIVE')).toBe(false);
@@ -121,20 +146,35 @@ describe('parseAvro', () => {
   });
 
   it('resolves named types from referenced schemas', () => {
-    const address = JSON.stringify({ type: 'record', name: 'Address', namespace: 'x', fields: [{ name: 'city', type: 'string' }] });
-    const person = JSON.stringify({ type: 'record', name: 'Person', namespace: 'x', fields: [{ name: 'home', type: 'x.Address' }] });
+    const address = JSON.stringify({
+      type: 'record',
+      name: 'Address',
+      namespace: 'x',
+      fields: [{ name: 'city', type: 'string' }],
+    });
+    const person = JSON.stringify({
+      type: 'record',
+      name: 'Person',
+      namespace: 'x',
+      fields: [{ name: 'home', type: 'x.Address' }],
+    });
     expect(parseAvro(person).ok).toBe(false);
     const parsed = parseAvro(person, [address]);
     expect(parsed.ok).toBe(true);
-    if (parsed.ok) expect(parsed.type.fromBuffer(parsed.type.toBuffer({ home: { city: 'Oslo' } }))).toEqual({ home: { city: 'Oslo' } });
+    if (parsed.ok)
+      expect(parsed.type.fromBuffer(parsed.type.toBuffer({ home: { city: 'Oslo' } }))).toEqual({
+        home: { city: 'Oslo' },
+      });
   });
 });
 
 describe('normaliseSchemaText', () => {
   it('ignores whitespace and key order but keeps docs, defaults and logical types', () => {
-    const a = '{ "name": "E", "type": "record", "fields": [ {"type": "int", "name": "n", "default": 1, "doc": "d"},' +
+    const a =
+      '{ "name": "E", "type": "record", "fields": [ {"type": "int", "name": "n", "default": 1, "doc": "d"},' +
       ' {"name": "t", "type": {"type": "long", "logicalType": "timestamp-millis"}} ] }';
-    const b = '{"type":"record","name":"E","fields":[{"name":"n","doc":"d","type":{"type":"int"},"default":1},' +
+    const b =
+      '{"type":"record","name":"E","fields":[{"name":"n","doc":"d","type":{"type":"int"},"default":1},' +
       '{"name":"t","type":{"logicalType":"timestamp-millis","type":"long"}}]}';
     expect(normaliseSchemaText(a)).toBe(normaliseSchemaText(b));
     expect(normaliseSchemaText(a)).toBe(

@@ -98,7 +98,11 @@ describe('schema registry on Kafka with the Confluent client', () => {
     expect(id2).not.toBe(id1);
     expect((await client.register(avro(pageV2), { subject })).id).toBe(id2);
     const encoded = await client.encode(id2, { url: '/', ms: 1, referrer: 'https://example.com' });
-    expect(await new SchemaRegistry({ host: registry.url }).decode(encoded)).toEqual({ url: '/', ms: 1, referrer: 'https://example.com' });
+    expect(await new SchemaRegistry({ host: registry.url }).decode(encoded)).toEqual({
+      url: '/',
+      ms: 1,
+      referrer: 'https://example.com',
+    });
   });
 
   it('rejects an incompatible v3 with 409 and a message naming the problem', async () => {
@@ -137,8 +141,15 @@ describe('schema registry on Kafka with the Confluent client', () => {
       compatibilityLevel: 'BACKWARD',
     });
     // New schemas continue the sequence.
-    const next = { type: 'record', name: 'Signup', namespace: 'sluice.it', fields: [{ name: 'email', type: 'string' }] };
-    expect((await restarted.register(avro(next), { subject: 'sluice.it.signup-value' })).id).toBe(Math.max(id1, id2) + 1);
+    const next = {
+      type: 'record',
+      name: 'Signup',
+      namespace: 'sluice.it',
+      fields: [{ name: 'email', type: 'string' }],
+    };
+    expect((await restarted.register(avro(next), { subject: 'sluice.it.signup-value' })).id).toBe(
+      Math.max(id1, id2) + 1,
+    );
   });
 
   it('answers HTTP errors with Confluent status and error codes', async () => {
@@ -168,7 +179,9 @@ describe('schema registry on Kafka with the Confluent client', () => {
       base,
       'POST',
       '/subjects/x-value/versions',
-      JSON.stringify({ schema: JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int', default: 'x' }] }) }),
+      JSON.stringify({
+        schema: JSON.stringify({ type: 'record', name: 'R', fields: [{ name: 'a', type: 'int', default: 'x' }] }),
+      }),
     );
     expect(invalid).toMatchObject({ status: 422, json: { error_code: 42201 } });
     expect(await http(base, 'GET', '/config/x-value')).toMatchObject({ status: 404, json: { error_code: 40408 } });
@@ -191,8 +204,12 @@ describe('several registry instances on one topic', () => {
     const jobs: Promise<{ key: string; id: number }>[] = [];
     for (let i = 0; i < n; i++) {
       // The same subject from both sides too: versions must not collide either.
-      jobs.push(ca.register(avro(schemaFor('A', i)), { subject: `race-${i}` }).then(({ id }) => ({ key: `A${i}`, id })));
-      jobs.push(cb.register(avro(schemaFor('B', i)), { subject: `race-b-${i}` }).then(({ id }) => ({ key: `B${i}`, id })));
+      jobs.push(
+        ca.register(avro(schemaFor('A', i)), { subject: `race-${i}` }).then(({ id }) => ({ key: `A${i}`, id })),
+      );
+      jobs.push(
+        cb.register(avro(schemaFor('B', i)), { subject: `race-b-${i}` }).then(({ id }) => ({ key: `B${i}`, id })),
+      );
     }
     const results = await Promise.all(jobs);
     const ids = results.map((r) => r.id);

@@ -3,7 +3,12 @@ import { type LogRecord, type Outcome, recordKey, RegistryState } from '../src/s
 import { type LogBackend, MemoryLog, SchemaStore } from '../src/store';
 
 const user = (...extra: object[]) =>
-  JSON.stringify({ type: 'record', name: 'User', namespace: 'sluice.test', fields: [{ name: 'id', type: 'string' }, ...extra] });
+  JSON.stringify({
+    type: 'record',
+    name: 'User',
+    namespace: 'sluice.test',
+    fields: [{ name: 'id', type: 'string' }, ...extra],
+  });
 const v1 = user();
 const v2 = user({ name: 'age', type: 'int', default: 0 });
 const breaking = user({ name: 'email', type: 'string' });
@@ -55,7 +60,10 @@ describe('SchemaStore over an in-memory log', () => {
   it('assigns ids from 1, versions per subject, and reuses ids', async () => {
     expect(await store.register('a-value', { schema: v1 })).toEqual({ id: 1, version: 1 });
     // Same schema text (other whitespace) again: the same id, no new version.
-    expect(await store.register('a-value', { schema: JSON.stringify(JSON.parse(v1), null, 2) })).toEqual({ id: 1, version: 1 });
+    expect(await store.register('a-value', { schema: JSON.stringify(JSON.parse(v1), null, 2) })).toEqual({
+      id: 1,
+      version: 1,
+    });
     expect(await store.register('a-value', { schema: v2 })).toEqual({ id: 2, version: 2 });
     // The same schema under another subject keeps its global id.
     expect(await store.register('b-value', { schema: v1 })).toEqual({ id: 1, version: 1 });
@@ -93,7 +101,9 @@ describe('SchemaStore over an in-memory log', () => {
   });
 
   it('rejects invalid Avro and unsupported schema types with 422/42201', async () => {
-    const bad = await rejection(store.register('a-value', { schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"nope"}]}' }));
+    const bad = await rejection(
+      store.register('a-value', { schema: '{"type":"record","name":"X","fields":[{"name":"a","type":"nope"}]}' }),
+    );
     expect([bad.status, bad.errorCode]).toEqual([422, 42201]);
     const notJson = await rejection(store.register('a-value', { schema: '{not json' }));
     expect([notJson.status, notJson.errorCode]).toEqual([422, 42201]);
@@ -157,8 +167,18 @@ describe('SchemaStore over an in-memory log', () => {
   });
 
   it('resolves references to other subjects', async () => {
-    const address = JSON.stringify({ type: 'record', name: 'Address', namespace: 'x', fields: [{ name: 'city', type: 'string' }] });
-    const person = JSON.stringify({ type: 'record', name: 'Person', namespace: 'x', fields: [{ name: 'home', type: 'x.Address' }] });
+    const address = JSON.stringify({
+      type: 'record',
+      name: 'Address',
+      namespace: 'x',
+      fields: [{ name: 'city', type: 'string' }],
+    });
+    const person = JSON.stringify({
+      type: 'record',
+      name: 'Person',
+      namespace: 'x',
+      fields: [{ name: 'home', type: 'x.Address' }],
+    });
     await store.register('address', { schema: address });
     expect((await rejection(store.register('person', { schema: person }))).errorCode).toBe(42201);
     const refs = [{ name: 'x.Address', subject: 'address', version: 1 }];
@@ -195,7 +215,10 @@ describe('several instances on one log', () => {
     // b's record lands after a's, is not applied (the subject changed), and b's re-check
     // against a's version finds that a string field cannot read an int.
     const ageAsString = user({ name: 'age', type: 'string', default: '' });
-    const results = await Promise.allSettled([a.register('s', { schema: v2 }), b.register('s', { schema: ageAsString })]);
+    const results = await Promise.allSettled([
+      a.register('s', { schema: v2 }),
+      b.register('s', { schema: ageAsString }),
+    ]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: { id: 2, version: 2 } });
     expect(results[1].status).toBe('rejected');
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ status: 409 });
