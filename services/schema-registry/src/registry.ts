@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createKafka } from '@sluice/kafka';
 import { createMetricsRegistry, type Logger, startOpsServer } from '@sluice/observability';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { createApiHandler } from './api';
 import type { RegistryServiceConfig } from './config';
 import { SchemaLog } from './log';
@@ -66,7 +66,12 @@ export async function startSchemaRegistry(config: RegistryServiceConfig, log: Lo
       },
     });
 
-    const store = new SchemaStore(schemaLog);
+    const conflicts = new Counter({
+      name: 'sluice_schema_registry_write_conflicts_total',
+      help: 'Registrations retried because another write changed the subject first',
+      registers: [metrics],
+    });
+    const store = new SchemaStore(schemaLog, { onWriteConflict: () => conflicts.inc() });
     const handler = createApiHandler({
       store,
       log: log.child({ component: 'api' }),

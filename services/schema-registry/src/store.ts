@@ -80,7 +80,10 @@ function outcomeError(outcome: Outcome): RegistryError | undefined {
 export class SchemaStore {
   private readonly types = new Map<number, Type>();
 
-  constructor(private readonly log: LogBackend) {}
+  constructor(
+    private readonly log: LogBackend,
+    private readonly hooks: { onWriteConflict?: () => void } = {},
+  ) {}
 
   private get state(): RegistryState {
     return this.log.state;
@@ -305,6 +308,7 @@ export class SchemaStore {
       const err = outcomeError(outcome);
       if (err) throw err;
       // conflict: our tail has applied the competing record by now; check again.
+      this.hooks.onWriteConflict?.();
     }
     throw errors.backend(`subject '${subject}' kept changing during ${MAX_WRITE_ATTEMPTS} registration attempts`);
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { createKafka, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 import { loadRegistryServiceConfig } from '../src/config';
@@ -19,7 +19,7 @@ const pageV1 = {
 };
 const pageV2 = { ...pageV1, fields: [...pageV1.fields, { name: 'referrer', type: ['null', 'string'], default: null }] };
 const pageV3Incompatible = { ...pageV1, fields: [...pageV1.fields, { name: 'userId', type: 'string' }] };
-const avro = (schema: object) => ({ type: SchemaType.AVRO, schema: JSON.stringify(schema) });
+const avro = (schema: object) => ({ type: SchemaType.AVRO as const, schema: JSON.stringify(schema) });
 
 /** Every test run gets its own topic (prefix), so runs never see each other's schemas. */
 function newPrefix(): string {
@@ -125,6 +125,20 @@ describe('schema registry on Kafka with the Confluent client', () => {
 
   it('reuses the global id for the same schema under another subject', async () => {
     expect((await client.register(avro(pageV1), { subject: 'sluice.it.other-value' })).id).toBe(id1);
+  });
+
+  it('follows the level a client asks for on first use, as the Sluice serde does (FULL_TRANSITIVE)', async () => {
+    const full = { subject: 'sluice.it.full-value', compatibility: COMPATIBILITY.FULL_TRANSITIVE };
+    const { id } = await client.register(avro(pageV1), full);
+    expect((await http(registry.url, 'GET', '/config/sluice.it.full-value')).json).toEqual({
+      compatibilityLevel: 'FULL_TRANSITIVE',
+    });
+    // Same schema, same level on the next start of a service: same id, no complaint.
+    expect((await client.register(avro(pageV1), full)).id).toBe(id);
+    expect((await client.register(avro(pageV2), full)).id).not.toBe(id);
+    // Dropping the field with no default breaks FORWARD (readers of v1 need "ms").
+    const noMs = { ...pageV1, fields: [pageV1.fields[0]] };
+    await expect(client.register(avro(noMs), full)).rejects.toMatchObject({ status: 409 });
   });
 
   it('keeps every id after a restart on the same topic', async () => {
