@@ -92,7 +92,18 @@ export class SchemaLog {
         await heartbeat();
       },
     });
-    await joined;
+    let joinTimer: NodeJS.Timeout | undefined;
+    const joinTimeout = new Promise<never>((_, reject) => {
+      joinTimer = setTimeout(
+        () => reject(errors.timeout(`the tail of ${this.topic} did not join its consumer group within 60 s`)),
+        60000,
+      );
+    });
+    try {
+      await Promise.race([joined, joinTimeout]);
+    } finally {
+      clearTimeout(joinTimer);
+    }
     await this.sync(60000);
     this.started = true;
     this.log.info(

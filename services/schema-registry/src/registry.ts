@@ -27,7 +27,12 @@ export async function startSchemaRegistry(config: RegistryServiceConfig, log: Lo
     { topicPrefix: config.kafka.topicPrefix, writeTimeoutMs: config.writeTimeoutMs },
     log.child({ component: 'schema-log' }),
   );
-  await schemaLog.start();
+  try {
+    await schemaLog.start();
+  } catch (err) {
+    await schemaLog.stop().catch(() => undefined);
+    throw err;
+  }
   const stops: (() => Promise<void>)[] = [() => schemaLog.stop()];
   const stopAll = async () => {
     for (const stop of stops.splice(0).reverse()) {
