@@ -69,6 +69,14 @@ export class SchemaLog {
   async start(): Promise<void> {
     await this.admin.connect();
     await ensureTopics(this.admin, [this.spec], this.opts.topicPrefix);
+    const meta = await this.admin.fetchTopicMetadata({ topics: [this.topic] });
+    const partitions = meta.topics[0]?.partitions.length ?? 0;
+    if (partitions > 1) {
+      this.log.warn(
+        { topic: this.topic, partitions },
+        'the schema topic has several partitions; only partition 0 is used',
+      );
+    }
     await this.producer.connect();
     await this.consumer.connect();
     await this.consumer.subscribe({ topic: this.topic, fromBeginning: true });
@@ -86,6 +94,8 @@ export class SchemaLog {
     await this.consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch, heartbeat }) => {
+        // The order of one partition is what makes every instance agree; others are not ours.
+        if (batch.partition !== 0) return;
         for (const message of batch.messages) {
           this.applyMessage(message.key, message.value, BigInt(message.offset));
         }
@@ -167,7 +177,7 @@ export class SchemaLog {
       await this.producer.send({
         topic: this.topic,
         acks: -1,
-        messages: [{ key: recordKey(record), value: encodeRecord(record) }],
+        messages: [{ partition: 0, key: recordKey(record), value: encodeRecord(record) }],
       });
     } catch (err) {
       this.pending.delete(record.requestId);

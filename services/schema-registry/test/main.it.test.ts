@@ -4,6 +4,9 @@ import path from 'node:path';
 import { createKafka, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 
+// The root config's per-project testTimeout is not applied by jest 29; set it here.
+jest.setTimeout(120000);
+
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const root = path.resolve(__dirname, '../../..');
 const prefix = `it-registry-main-${randomUUID().slice(0, 8)}.`;

@@ -5,6 +5,9 @@ import { createLogger } from '@sluice/observability';
 import { loadRegistryServiceConfig } from '../src/config';
 import { startSchemaRegistry, type RunningRegistry } from '../src/registry';
 
+// The root config's per-project testTimeout is not applied by jest 29; set it here.
+jest.setTimeout(120000);
+
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const log = createLogger('schema-registry-it', process.env.LOG_LEVEL ?? 'silent');
 
