@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createKafka, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 
-// The root config's per-project testTimeout is not applied by jest 29; set it here.
+// Real broker, consumer-group joins and restarts: allow for a slow machine.
 jest.setTimeout(120000);
 
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
