@@ -1,6 +1,7 @@
 // Unit tests (`*.test.ts`) need nothing running; integration tests
 // (`*.it.test.ts`) run against the local stack that `make test` starts.
-const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
+// ts-jest in transpile-only mode: `npm run typecheck` does the type checking once.
+const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
 const roots = ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/test'];
 
 module.exports = {
