@@ -1,7 +1,7 @@
 // Unit tests (`*.test.ts`) need nothing running; integration tests
 // (`*.it.test.ts`) run against the local stack that `make test` starts.
-// ts-jest in transpile-only mode: `npm run typecheck` does the type checking once.
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false }] };
+// ts-jest transpiles only (isolatedModules in tsconfig): `npm run typecheck` checks types once.
+const transform = { '^.+\\.ts$': ['ts-jest', { diagnostics: false }] };
 const roots = ['<rootDir>/libs', '<rootDir>/services', '<rootDir>/test'];
 
 module.exports = {

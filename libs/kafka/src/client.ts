@@ -1,4 +1,4 @@
-import { Kafka, KafkaConfig as KafkaJsConfig, logLevel, LogEntry, Producer, SASLOptions } from 'kafkajs';
+import { Kafka, KafkaConfig as KafkaJsConfig, logLevel, LogEntry, Partitioners, Producer, SASLOptions } from 'kafkajs';
 import type { KafkaConfig } from '@sluice/config';
 import type { Logger } from '@sluice/observability';
 
@@ -49,6 +49,8 @@ export interface DurableProducerOptions {
  */
 export function createDurableProducer(kafka: Kafka, opts: DurableProducerOptions = {}): Producer {
   return kafka.producer({
+    // murmur2 on the key, as the Java client: a user lands on the same partition whichever client wrote.
+    createPartitioner: Partitioners.DefaultPartitioner,
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
