@@ -140,7 +140,7 @@ export function isEnabledFor(ev: SegmentEvent, displayName: string): boolean {
 /** "Order Completed" → "order_completed"; "signUp" → "sign_up". */
 export function snakeCase(s: string): string {
   return s
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
     .toLowerCase();
