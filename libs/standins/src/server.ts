@@ -7,6 +7,8 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  /** The query string as sent, without the '?'. */
+  rawQuery: string;
   /** Header names lower-cased. */
   headers: Record<string, string>;
   body: string;
@@ -105,6 +107,7 @@ export async function startStandIn(spec: VendorSpec, opts: StandInOptions = {}):
         method: req.method ?? 'GET',
         path: url.pathname,
         query: Object.fromEntries(url.searchParams.entries()),
+        rawQuery: url.search.slice(1),
         headers,
         body,
         json: parseJson(body),

@@ -10,7 +10,7 @@ export const webhookConfigSchema = z
     url: z.string().url(),
     method: z.enum(['POST', 'PUT', 'PATCH', 'GET']).default('POST'),
     headers: z.record(z.string()).default({}),
-    /** When set, every request carries `signatureHeader: sha256=<hex HMAC-SHA256 of the body>`. */
+    /** When set, every request carries `signatureHeader: sha256=<hex HMAC-SHA256 of the body>` (GET: of the query string). */
     secret: z.string().min(1).optional(),
     signatureHeader: z.string().min(1).default('x-sluice-signature'),
     /** 1 sends one event per request (the event as the body); more sends `{"batch": [...]}`. */
@@ -64,7 +64,7 @@ export const webhook: HttpDestinationDefinition<WebhookConfig> = {
       if (config.method === 'GET') {
         const query = queryFor(group[0]!.item);
         const url = `${config.url}${config.url.includes('?') ? '&' : '?'}${query}`;
-        request = { method: 'GET', url, headers: sign(config, base, query) };
+        request = { method: 'GET', url, headers: sign(config, base, url.slice(url.indexOf('?') + 1)) };
       } else {
         const body = JSON.stringify(config.batchSize === 1 ? group[0]!.item : { batch: group.map((g) => g.item) });
         request = {

@@ -2,7 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { startStandIn, type RecordedRequest, type StandIn, type StandInOptions } from '../server';
 
 export interface WebhookReceiverOptions extends StandInOptions {
-  /** When set, requests must carry a valid `sha256=<hex>` HMAC of the body (GET: of the query string). */
+  /** When set, requests must carry a valid `sha256=<hex>` HMAC of the body (GET: of the raw query string). */
   secret?: string;
   signatureHeader?: string;
 }
@@ -32,7 +32,7 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions = {}): P
       },
       handle(req) {
         if (opts.secret) {
-          const payload = req.method === 'GET' ? new URLSearchParams(req.query).toString() : req.body;
+          const payload = req.method === 'GET' ? req.rawQuery : req.body;
           if (!verifySignature(opts.secret, payload, req.headers[header])) {
             return { status: 401, body: { error: 'invalid signature' }, accepted: false };
           }
