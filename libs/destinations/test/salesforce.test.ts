@@ -12,7 +12,12 @@ describe('salesforce transform', () => {
     const req = out.deliveries[0]!.payload;
     expect(req.method).toBe('PATCH');
     expect(req.url).toBe('/services/data/v59.0/sobjects/Lead/Email/ada%40example.com');
-    expect(body(req.body)).toEqual({ FirstName: 'Ada', LastName: 'Lovelace', City: 'London', Country: 'UK', Company: '[not provided]' });
+    expect(body(req.body)).toEqual({ FirstName: 'Ada', LastName: 'Lovelace', City: 'London', Country: 'UK' });
+  });
+
+  it('defaults fill required Lead fields only when configured', () => {
+    const c = salesforceConfigSchema.parse({ ...config, defaultCompany: 'Unknown', defaultLastName: 'Unknown' });
+    expect(body(salesforce.transform([identify({ traits: { email: 'a@b.c' } })], c).deliveries[0]!.payload.body)).toEqual({ LastName: 'Unknown', Company: 'Unknown' });
   });
 
   it('Lead gets LastName from name; field map and object are configurable; no key skipped', () => {

@@ -192,7 +192,7 @@ export const ga4: HttpDestinationDefinition<Ga4Config> = {
       const parsed = parseJson(outcome.response.body);
       const messages = isRecord(parsed) && Array.isArray(parsed.validationMessages) ? parsed.validationMessages : [];
       if (messages.length > 0) {
-        return { kind: 'abort', reason: `GA4 validation: ${JSON.stringify(messages).slice(0, 300)}` };
+        return { kind: 'abort', reason: `GA4 validation: ${JSON.stringify(messages).slice(0, 1000)}` };
       }
       return { kind: 'ok' };
     }

@@ -31,9 +31,14 @@ export const salesforceConfigSchema = z.object({
   externalIdTrait: z.string().min(1).default('email'),
   /** Trait (dotted path) → field, added to (and overriding) the built-in map. */
   fieldMap: z.record(z.string().min(1)).default({}),
-  /** Leads require Company and LastName; these fill them when the traits lack them. */
-  defaultCompany: z.string().min(1).default('[not provided]'),
-  defaultLastName: z.string().min(1).default('[not provided]'),
+  /**
+   * Leads require Company and LastName on create. These fill them when the traits
+   * lack them; an upsert cannot tell create from update, so a default also
+   * overwrites the record's value on update. Unset: a create without them fails
+   * with REQUIRED_FIELD_MISSING (aborted, dead-lettered).
+   */
+  defaultCompany: z.string().min(1).optional(),
+  defaultLastName: z.string().min(1).optional(),
   batchSize: z.number().int().min(1).max(200).default(25),
 });
 export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
@@ -69,12 +74,14 @@ export function salesforceFields(traits: JsonObject, config: SalesforceConfig): 
     if (field === config.externalIdField) continue; // the upsert key goes in the URL, never the body
     out[field] = v;
   }
-  if (config.object === 'Lead') {
-    if (out.LastName === undefined || out.LastName === '') {
-      const name = str(traits.name);
-      out.LastName = name ? name.trim().split(/\s+/).pop() ?? config.defaultLastName : config.defaultLastName;
-    }
-    if (out.Company === undefined || out.Company === '') out.Company = config.defaultCompany;
+  if (out.LastName === undefined || out.LastName === '') {
+    const name = str(traits.name);
+    const last = name ? name.trim().split(/\s+/).pop() : undefined;
+    const value = last ?? config.defaultLastName;
+    if (value !== undefined) out.LastName = value;
+  }
+  if (config.object === 'Lead' && (out.Company === undefined || out.Company === '') && config.defaultCompany !== undefined) {
+    out.Company = config.defaultCompany;
   }
   return out;
 }
