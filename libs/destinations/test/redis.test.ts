@@ -41,7 +41,7 @@ describe('redis destination', () => {
     const seen: string[][][] = [];
     const ok = createRedisExecutor({ multi: (c) => ({ exec: async () => (seen.push(c), c.map(() => [null, 1] as [null, number])) }) });
     expect(await d.send(delivery, ok)).toEqual({ kind: 'ok' });
-    expect(seen[0]).toEqual(delivery.payload.commands);
+    expect(seen[0]).toEqual(delivery.payload.commands.map(([c, ...a]) => [c!.toLowerCase(), ...a]));
     const wrongType = createRedisExecutor({ multi: () => ({ exec: async () => [[new Error('WRONGTYPE Operation against a key'), null]] }) });
     expect((await d.send(delivery, wrongType)).kind).toBe('abort');
     const refused = createRedisExecutor({ multi: () => ({ exec: async () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })) }) });

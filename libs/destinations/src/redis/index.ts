@@ -101,7 +101,9 @@ export function createRedisExecutor(client: MultiCapableRedis): RedisExecutor {
   return {
     async exec(batch) {
       if (batch.commands.length === 0) return;
-      const results = await client.multi(batch.commands).exec();
+      // ioredis names commands by lower-case method name.
+      const commands = batch.commands.map(([name, ...args]) => [(name ?? '').toLowerCase(), ...args]);
+      const results = await client.multi(commands).exec();
       if (results === null) throw new Error('redis transaction aborted');
       for (const [err] of results) if (err) throw err;
     },
