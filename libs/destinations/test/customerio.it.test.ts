@@ -41,6 +41,28 @@ describe('customer.io → stand-in (Track API v1)', () => {
     expect(await sendAll(dest(), [track()])).toEqual([{ kind: 'ok' }]);
   });
 
+  it('retrying each delivery until ok (as the router does) keeps per-user order with no duplicates', async () => {
+    const d = dest();
+    const events = [...manyTracks(4, 'u-a'), ...manyTracks(4, 'u-b')].sort((x, y) => x.messageId.localeCompare(y.messageId));
+    cio.failNext(1, { status: 500 });
+    cio.rateLimitNext(1, 1);
+    cio.failNext(1, { status: 503 });
+    let attempts = 0;
+    for (const delivery of d.transform(events).deliveries) {
+      for (;;) {
+        attempts++;
+        const v = await d.send(delivery, runtime);
+        if (v.kind === 'ok') break;
+        expect(v.kind).toBe('retry');
+      }
+    }
+    expect(attempts).toBe(events.length + 3);
+    for (const u of ['u-a', 'u-b']) {
+      expect(cio.activities.filter((a) => a.customerId === u).map((a) => (a.event.data as { i: number }).i)).toEqual([0, 1, 2, 3]);
+    }
+    expect(cio.activities).toHaveLength(8);
+  });
+
   it('an event without a name gets 400 with the meta error, which classify aborts', async () => {
     const d = dest();
     const payload = jsonRequest('POST', `${cio.url}/api/v1/customers/u/events`, { data: {} }, { authorization: basicAuth('site-1', 'key-1') });

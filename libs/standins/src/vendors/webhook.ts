@@ -45,3 +45,6 @@ export async function startWebhookReceiver(opts: WebhookReceiverOptions = {}): P
   );
   return Object.assign(standIn, { verified });
 }
+
+/** Same as startWebhookReceiver, under the start<Vendor>StandIn naming. */
+export const startWebhookStandIn = startWebhookReceiver;
