@@ -44,7 +44,7 @@ describe('braze → stand-in', () => {
     expect((await sendAll(dest(), [identify()]))[0]!.kind).toBe('retry');
   });
 
-  it('a request with no valid object gets the fatal 400; minor errors still apply the rest', async () => {
+  it('a request with no valid object gets the fatal 400; minor errors apply the rest and abort only the bad event', async () => {
     const d = dest();
     const url = `${bz.url}/users/track`;
     const auth = { authorization: 'Bearer braze-key' };
@@ -55,7 +55,10 @@ describe('braze → stand-in', () => {
     const minor = jsonRequest('POST', url, { events: [{ external_id: 'u', name: 'ok', time: '2026-01-01T00:00:00Z' }, { name: 'no-id', time: '2026-01-01T00:00:00Z' }] }, auth);
     const minorOut = await deliver(minor, runtime);
     expect(minorOut).toMatchObject({ response: { status: 201 } });
-    expect(d.classify(minorOut, { messageIds: ['a', 'b'], payload: minor })).toEqual({ kind: 'ok' });
+    expect(d.classify(minorOut, { messageIds: ['a', 'b'], payload: minor, itemIds: { events: ['a', 'b'] } })).toEqual({
+      kind: 'partial',
+      events: { b: { kind: 'abort', reason: expect.stringContaining('events[1]') } },
+    });
     expect(bz.events.map((e) => e.name)).toEqual(['ok']);
   });
 });

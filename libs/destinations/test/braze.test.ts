@@ -61,9 +61,13 @@ describe('braze transform', () => {
 describe('braze classify', () => {
   const delivery = braze.transform([track()], config).deliveries[0]!;
   const classify = (o: Parameters<NonNullable<typeof braze.classify>>[0]) => braze.classify!(o, delivery, config);
-  it('success (with or without minor errors) is ok; a fatal message aborts', () => {
+  it('success is ok, minor errors abort the events behind them; a fatal message aborts', () => {
     expect(classify(response(201, { message: 'success', events_processed: 1 }))).toEqual({ kind: 'ok' });
-    expect(classify(response(201, { message: 'success', errors: [{ type: 'x', input_array: 'events', index: 0 }] }))).toEqual({ kind: 'ok' });
+    expect(classify(response(201, { message: 'success', errors: [{ type: 'x', input_array: 'events', index: 0 }] }))).toEqual({
+      kind: 'partial',
+      events: { 'msg-track-1': { kind: 'abort', reason: 'Braze: x (events[0])' } },
+    });
+    expect(classify(response(201, { message: 'success', errors: [{ type: 'x', input_array: 'events', index: 9 }] }))).toEqual({ kind: 'ok' });
     expect(classify(response(400, { message: "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.", errors: [] })).kind).toBe('abort');
     expect(classify(response(401, { message: 'Invalid API key: x' }))).toEqual({ kind: 'abort', reason: 'Braze 401: Invalid API key: x' });
   });

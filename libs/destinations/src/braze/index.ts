@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { collect, unsupported, type Mapped } from '../core/collect';
 import { anonymousIdOf, at, eventTimeIso, isJsonObject, num, str, userIdOf, type JsonObject, type SegmentEvent } from '../core/event';
 import { defaultClassify, isRecord, joinUrl, jsonRequest, parseJson, parseRetryAfter } from '../core/http';
-import type { Delivery, HttpDestinationDefinition, HttpRequest } from '../core/types';
+import type { Delivery, DeliveryVerdict, EventVerdict, HttpDestinationDefinition, HttpRequest } from '../core/types';
 
 export const brazeConfigSchema = z.object({
   /** REST API key with the users.track permission (Bearer). */
@@ -122,6 +122,7 @@ export function toBraze(ev: SegmentEvent, config: BrazeConfig): Mapped<BrazeItem
 interface Pending {
   messageIds: string[];
   body: BrazeItem;
+  itemIds: Record<keyof BrazeItem, string[]>;
 }
 
 function fits(p: Pending, item: BrazeItem): boolean {
@@ -148,10 +149,13 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
       }
       let last = pending[pending.length - 1];
       if (!last || !fits(last, it.item)) {
-        last = { messageIds: [], body: { attributes: [], events: [], purchases: [] } };
+        last = { messageIds: [], body: { attributes: [], events: [], purchases: [] }, itemIds: { attributes: [], events: [], purchases: [] } };
         pending.push(last);
       }
       last.messageIds.push(it.messageId);
+      for (const k of ['attributes', 'events', 'purchases'] as const) {
+        for (let i = 0; i < it.item[k].length; i++) last.itemIds[k].push(it.messageId);
+      }
       last.body.attributes.push(...it.item.attributes);
       last.body.events.push(...it.item.events);
       last.body.purchases.push(...it.item.purchases);
@@ -166,19 +170,21 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
         payload: jsonRequest('POST', joinUrl(config.baseUrl, '/users/track'), body, {
           authorization: `Bearer ${config.apiKey}`,
         }),
+        itemIds: p.itemIds,
       };
     });
     return { deliveries, skipped, rejected };
   },
-  classify(outcome) {
+  classify(outcome, delivery) {
     if (outcome.kind !== 'response') return defaultClassify(outcome);
     const { status, headers, body } = outcome.response;
     const parsed = parseJson(body);
     const message = isRecord(parsed) && typeof parsed.message === 'string' ? parsed.message : undefined;
     if (status >= 200 && status < 300) {
-      // "success" with minor errors still applied the other objects; anything else is fatal.
-      if (message === undefined || message === 'success' || message === 'queued') return { kind: 'ok' };
-      return { kind: 'abort', reason: `Braze: ${message}` };
+      // "success" with minor errors applied the other objects: the events behind the
+      // objects named in `errors` abort, the rest are delivered.
+      if (message !== undefined && message !== 'success' && message !== 'queued') return { kind: 'abort', reason: `Braze: ${message}` };
+      return minorErrors(parsed, delivery);
     }
     if (status === 429) {
       const reset = Number(headers['x-ratelimit-reset']);
@@ -194,6 +200,17 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
     return { ...verdict, reason: `Braze ${status}: ${message}${errors}` };
   },
 };
+
+function minorErrors(parsed: unknown, delivery: Delivery<HttpRequest>): DeliveryVerdict {
+  const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? parsed.errors : [];
+  const events: Record<string, Exclude<EventVerdict, { kind: 'ok' }>> = {};
+  for (const err of errors) {
+    if (!isRecord(err) || typeof err.input_array !== 'string' || typeof err.index !== 'number') continue;
+    const id = delivery.itemIds?.[err.input_array]?.[err.index];
+    if (id) events[id] = { kind: 'abort', reason: `Braze: ${String(err.type ?? 'invalid object')} (${err.input_array}[${err.index}])` };
+  }
+  return Object.keys(events).length > 0 ? { kind: 'partial', events } : { kind: 'ok' };
+}
 
 export function brazeUserOf(obj: JsonObject): string | undefined {
   return str(obj.external_id) ?? str(at(obj, 'user_alias.alias_name'));

@@ -44,6 +44,11 @@ export type DeliveryVerdict =
 export interface Delivery<P> {
   messageIds: string[];
   payload: P;
+  /**
+   * For vendors that report errors by position in an array of the request:
+   * array name → the messageId behind each element (Braze `events`, `purchases`).
+   */
+  itemIds?: Record<string, string[]>;
 }
 
 export interface TransformResult<P> {
