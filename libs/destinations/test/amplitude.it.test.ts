@@ -50,6 +50,27 @@ describe('amplitude → stand-in (HTTP V2 API)', () => {
     amp.setDown(false);
   });
 
+  it('429 for a throttled user: its events wait 30 s, the others go again at once; all land after', async () => {
+    const d = dest();
+    const events = [...manyTracks(2, 'user-hot00'), ...manyTracks(2, 'user-cool0')];
+    const delivery = d.transform(events).deliveries[0]!;
+    amp.throttle(['user-hot00']);
+    const v = await d.send(delivery, runtime);
+    expect(v.kind).toBe('partial');
+    if (v.kind === 'partial') {
+      expect(Object.entries(v.events).map(([id, e]) => [id, e.kind === 'retry' ? e.retryAfterMs : e.kind])).toEqual([
+        ['msg-user-hot00-0', 30_000],
+        ['msg-user-hot00-1', 30_000],
+        ['msg-user-cool0-0', 0],
+        ['msg-user-cool0-1', 0],
+      ]);
+    }
+    expect(amp.events).toHaveLength(0);
+    amp.throttle([]);
+    expect(await d.send(delivery, runtime)).toEqual({ kind: 'ok' });
+    expect(amp.events).toHaveLength(4);
+  });
+
   it('rejects malformed requests the way Amplitude does, and classify handles them', async () => {
     const d = dest();
     const url = `${amp.url}/2/httpapi`;

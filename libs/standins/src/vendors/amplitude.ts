@@ -7,6 +7,12 @@ export interface AmplitudeStandInOptions extends StandInOptions {
 export interface AmplitudeStandIn extends StandIn {
   /** Ingested events, deduplicated by insert_id like Amplitude does. */
   events: Record<string, unknown>[];
+  /**
+   * Treat these user_ids / device_ids as over the per-user limit: a request with
+   * their events gets 429 naming them (throttled_users, throttled_devices,
+   * throttled_events) and nothing of it is ingested. Empty list ends throttling.
+   */
+  throttle(ids: string[]): void;
 }
 
 const MAX_EVENTS = 2000;
@@ -20,6 +26,7 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
   const keys = new Set(opts.apiKeys ?? ['amplitude-test-key']);
   const events: Record<string, unknown>[] = [];
   const seen = new Set<string>();
+  let throttled = new Set<string>();
   const standIn = await startStandIn(
     {
       name: 'amplitude',
@@ -30,6 +37,7 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
       reset: () => {
         events.length = 0;
         seen.clear();
+        throttled = new Set();
       },
       handle(req) {
         if (req.method !== 'POST' || (req.path !== '/2/httpapi' && req.path !== '/batch')) {
@@ -75,6 +83,25 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
           }
           return { status: 400, body: detail, accepted: false };
         }
+        if (throttled.size > 0) {
+          const users: Record<string, number> = {};
+          const devices: Record<string, number> = {};
+          const indices: number[] = [];
+          (body.events as Record<string, unknown>[]).forEach((ev, i) => {
+            const u = typeof ev.user_id === 'string' && throttled.has(ev.user_id) ? ev.user_id : undefined;
+            const d = typeof ev.device_id === 'string' && throttled.has(ev.device_id) ? ev.device_id : undefined;
+            if (u) users[u] = (users[u] ?? 0) + 1;
+            if (d) devices[d] = (devices[d] ?? 0) + 1;
+            if (u || d) indices.push(i);
+          });
+          if (indices.length > 0) {
+            return {
+              status: 429,
+              body: { code: 429, error: 'Too many requests for some devices and users', eps_threshold: 30, throttled_devices: devices, throttled_users: users, throttled_events: indices },
+              accepted: false,
+            };
+          }
+        }
         for (const ev of body.events as Record<string, unknown>[]) {
           const id = typeof ev.insert_id === 'string' ? ev.insert_id : undefined;
           if (id !== undefined && seen.has(id)) continue;
@@ -90,5 +117,10 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
     },
     opts,
   );
-  return Object.assign(standIn, { events });
+  return Object.assign(standIn, {
+    events,
+    throttle(ids: string[]) {
+      throttled = new Set(ids);
+    },
+  });
 }
