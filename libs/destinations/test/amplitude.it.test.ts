@@ -14,7 +14,13 @@ describe('amplitude → stand-in (HTTP V2 API)', () => {
 
   it('ingests every supported call in order', async () => {
     expect(await sendAll(dest(), all())).toEqual([{ kind: 'ok' }]);
-    expect(amp.events.map((e) => e.event_type)).toEqual(['Button Clicked', '$identify', 'Viewed Cart Page', 'Viewed Home Screen', '$identify']);
+    expect(amp.events.map((e) => e.event_type)).toEqual([
+      'Button Clicked',
+      '$identify',
+      'Viewed Cart Page',
+      'Viewed Home Screen',
+      '$identify',
+    ]);
     expect(amp.events.every((e) => e.user_id === 'user-12345' && e.device_id === 'anon-12345')).toBe(true);
   });
 
@@ -42,7 +48,11 @@ describe('amplitude → stand-in (HTTP V2 API)', () => {
   it('429 with Retry-After and 503 retry; down is a network error', async () => {
     const d = dest();
     amp.rateLimitNext(1, 3);
-    expect((await sendAll(d, [track()]))[0]).toMatchObject({ kind: 'retry', retryAfterMs: 3000, reason: expect.stringContaining('Too many requests') });
+    expect((await sendAll(d, [track()]))[0]).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 3000,
+      reason: expect.stringContaining('Too many requests'),
+    });
     amp.failNext(1, { status: 503 });
     expect((await sendAll(d, [track()]))[0]!.kind).toBe('retry');
     amp.setDown(true);
@@ -82,10 +92,19 @@ describe('amplitude → stand-in (HTTP V2 API)', () => {
     };
     const noKey = await send({ events: [{ event_type: 'x', user_id: 'user-1' }] }, ['a']);
     expect(noKey.outcome).toMatchObject({ response: { status: 400 } });
-    expect(noKey.verdict).toEqual({ kind: 'abort', reason: 'Amplitude 400: Request missing required field (missing field api_key)' });
+    expect(noKey.verdict).toEqual({
+      kind: 'abort',
+      reason: 'Amplitude 400: Request missing required field (missing field api_key)',
+    });
     const badKey = await send({ api_key: 'nope', events: [] }, []);
     expect(badKey.verdict).toMatchObject({ kind: 'abort', reason: expect.stringContaining('Invalid API key') });
-    const mixed = await send({ api_key: 'amp-key', events: [{ event_type: 'ok', user_id: 'user-1' }, { user_id: 'user-1' }, { event_type: 'x', user_id: 'u1' }] }, ['a', 'b', 'c']);
+    const mixed = await send(
+      {
+        api_key: 'amp-key',
+        events: [{ event_type: 'ok', user_id: 'user-1' }, { user_id: 'user-1' }, { event_type: 'x', user_id: 'u1' }],
+      },
+      ['a', 'b', 'c'],
+    );
     expect(mixed.verdict).toEqual({
       kind: 'partial',
       events: {
@@ -94,7 +113,10 @@ describe('amplitude → stand-in (HTTP V2 API)', () => {
         c: { kind: 'abort', reason: expect.stringContaining('event 2') },
       },
     });
-    const tooMany = await send({ api_key: 'amp-key', events: Array.from({ length: 2001 }, () => ({ event_type: 'x', user_id: 'user-1' })) }, []);
+    const tooMany = await send(
+      { api_key: 'amp-key', events: Array.from({ length: 2001 }, () => ({ event_type: 'x', user_id: 'user-1' })) },
+      [],
+    );
     expect(tooMany.verdict).toMatchObject({ kind: 'abort', reason: expect.stringContaining('413') });
     expect(amp.events).toHaveLength(0);
   });

@@ -49,8 +49,14 @@ describe('defaultClassify', () => {
     if (v.kind === 'abort') expect(v.reason).toContain(`HTTP ${status}`);
   });
   it('honours Retry-After on 429 and 503', () => {
-    expect(defaultClassify(response(429, '', { 'retry-after': '7' }))).toMatchObject({ kind: 'retry', retryAfterMs: 7000 });
-    expect(defaultClassify(response(503, '', { 'retry-after': '2' }))).toMatchObject({ kind: 'retry', retryAfterMs: 2000 });
+    expect(defaultClassify(response(429, '', { 'retry-after': '7' }))).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 7000,
+    });
+    expect(defaultClassify(response(503, '', { 'retry-after': '2' }))).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 2000,
+    });
   });
   it('network errors retry', () => {
     expect(defaultClassify(networkError)).toMatchObject({ kind: 'retry' });
@@ -89,7 +95,18 @@ describe('deliver', () => {
 describe('registry', () => {
   it('holds every destination under its type', () => {
     expect(Object.keys(destinations).sort()).toEqual(
-      ['amplitude', 'braze', 'customerio', 'ga4', 'hubspot', 'kafka', 'mixpanel', 'redis', 'salesforce', 'webhook'].sort(),
+      [
+        'amplitude',
+        'braze',
+        'customerio',
+        'ga4',
+        'hubspot',
+        'kafka',
+        'mixpanel',
+        'redis',
+        'salesforce',
+        'webhook',
+      ].sort(),
     );
     for (const [type, d] of Object.entries(destinations)) expect(d.type).toBe(type);
   });
@@ -145,7 +162,11 @@ describe('runtime auth step', () => {
         tokenCalls++;
         return { ok: true, token: { accessToken: validToken, baseUrl: 'http://vendor' } };
       },
-      apply: (r, t) => ({ ...r, url: `${t.baseUrl}${r.url}`, headers: { ...r.headers, authorization: `Bearer ${t.accessToken}` } }),
+      apply: (r, t) => ({
+        ...r,
+        url: `${t.baseUrl}${r.url}`,
+        headers: { ...r.headers, authorization: `Bearer ${t.accessToken}` },
+      }),
       isExpired: (o) => o.kind === 'response' && o.response.status === 401,
     },
   };
@@ -154,7 +175,11 @@ describe('runtime auth step', () => {
   const fetch: FetchLike = async (url, init) => {
     seen.push(`${url} ${init.headers.authorization}`);
     const ok = init.headers.authorization === `Bearer ${serverToken}`;
-    return { status: ok ? 200 : 401, headers: new Headers(), text: async () => (ok ? 'ok' : '[{"errorCode":"INVALID_SESSION_ID"}]') };
+    return {
+      status: ok ? 200 : 401,
+      headers: new Headers(),
+      text: async () => (ok ? 'ok' : '[{"errorCode":"INVALID_SESSION_ID"}]'),
+    };
   };
 
   it('fetches a token once, reuses it, and refreshes it once on 401', async () => {
@@ -180,15 +205,22 @@ describe('runtime auth step', () => {
 describe('kafka and redis error classification', () => {
   it('retries broker trouble and aborts the rest', () => {
     const conn = Object.assign(new Error('Connection error'), { name: 'KafkaJSConnectionError' });
-    const retriable = Object.assign(new Error('Leader not available'), { name: 'KafkaJSProtocolError', retriable: true });
+    const retriable = Object.assign(new Error('Leader not available'), {
+      name: 'KafkaJSProtocolError',
+      retriable: true,
+    });
     const tooLarge = Object.assign(new Error('Message too large'), { name: 'KafkaJSProtocolError', retriable: false });
     expect(classifyKafkaError(conn).kind).toBe('retry');
     expect(classifyKafkaError(retriable).kind).toBe('retry');
     expect(classifyKafkaError(tooLarge).kind).toBe('abort');
   });
   it('retries connection errors and LOADING, aborts reply errors', () => {
-    expect(classifyRedisError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind).toBe('retry');
+    expect(classifyRedisError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })).kind).toBe(
+      'retry',
+    );
     expect(classifyRedisError(new Error('LOADING Redis is loading the dataset in memory')).kind).toBe('retry');
-    expect(classifyRedisError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')).kind).toBe('abort');
+    expect(
+      classifyRedisError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')).kind,
+    ).toBe('abort');
   });
 });

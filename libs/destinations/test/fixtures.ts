@@ -1,12 +1,4 @@
-import type {
-  AliasEvent,
-  GroupEvent,
-  IdentifyEvent,
-  PageEvent,
-  ScreenEvent,
-  SegmentEvent,
-  TrackEvent,
-} from '../src';
+import type { AliasEvent, GroupEvent, IdentifyEvent, PageEvent, ScreenEvent, SegmentEvent, TrackEvent } from '../src';
 
 const base = {
   anonymousId: 'anon-12345',
@@ -23,25 +15,52 @@ const base = {
 };
 
 export function track(over: Partial<TrackEvent> = {}): TrackEvent {
-  return { ...base, type: 'track', messageId: 'msg-track-1', event: 'Button Clicked', properties: { color: 'red', count: 3 }, ...over };
+  return {
+    ...base,
+    type: 'track',
+    messageId: 'msg-track-1',
+    event: 'Button Clicked',
+    properties: { color: 'red', count: 3 },
+    ...over,
+  };
 }
 export function identify(over: Partial<IdentifyEvent> = {}): IdentifyEvent {
   return {
     ...base,
     type: 'identify',
     messageId: 'msg-identify-1',
-    traits: { email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', plan: 'pro', address: { city: 'London', country: 'UK' } },
+    traits: {
+      email: 'ada@example.com',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      plan: 'pro',
+      address: { city: 'London', country: 'UK' },
+    },
     ...over,
   };
 }
 export function page(over: Partial<PageEvent> = {}): PageEvent {
-  return { ...base, type: 'page', messageId: 'msg-page-1', name: 'Cart', properties: { url: 'https://shop.example.com/cart', title: 'Cart' }, ...over };
+  return {
+    ...base,
+    type: 'page',
+    messageId: 'msg-page-1',
+    name: 'Cart',
+    properties: { url: 'https://shop.example.com/cart', title: 'Cart' },
+    ...over,
+  };
 }
 export function screen(over: Partial<ScreenEvent> = {}): ScreenEvent {
   return { ...base, type: 'screen', messageId: 'msg-screen-1', name: 'Home', properties: { tab: 'feed' }, ...over };
 }
 export function group(over: Partial<GroupEvent> = {}): GroupEvent {
-  return { ...base, type: 'group', messageId: 'msg-group-1', groupId: 'acme-inc', traits: { name: 'Acme', employees: 42 }, ...over };
+  return {
+    ...base,
+    type: 'group',
+    messageId: 'msg-group-1',
+    groupId: 'acme-inc',
+    traits: { name: 'Acme', employees: 42 },
+    ...over,
+  };
 }
 export function alias(over: Partial<AliasEvent> = {}): AliasEvent {
   return { ...base, type: 'alias', messageId: 'msg-alias-1', previousId: 'anon-12345', ...over };
@@ -78,7 +97,11 @@ export function body(b: string | undefined): unknown {
 export function response(status: number, json?: unknown, headers: Record<string, string> = {}) {
   return {
     kind: 'response' as const,
-    response: { status, headers, body: json === undefined ? '' : typeof json === 'string' ? json : JSON.stringify(json) },
+    response: {
+      status,
+      headers,
+      body: json === undefined ? '' : typeof json === 'string' ? json : JSON.stringify(json),
+    },
   };
 }
 export const networkError = { kind: 'network-error' as const, message: 'connect ECONNREFUSED', timedOut: false };

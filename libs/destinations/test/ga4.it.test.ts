@@ -15,7 +15,13 @@ describe('ga4 → stand-in (Measurement Protocol)', () => {
 
   it('records the events of valid payloads', async () => {
     expect(await sendAll(dest(), [...all(), order()])).toEqual([{ kind: 'ok' }]);
-    expect(ga.events.map((e) => e.event.name)).toEqual(['button_clicked', 'page_view', 'screen_view', 'join_group', 'purchase']);
+    expect(ga.events.map((e) => e.event.name)).toEqual([
+      'button_clicked',
+      'page_view',
+      'screen_view',
+      'join_group',
+      'purchase',
+    ]);
     expect(ga.events[0]).toMatchObject({ client_id: 'anon-12345', user_id: 'user-12345' });
     expect(ga.dropped).toEqual([]);
   });
@@ -31,7 +37,10 @@ describe('ga4 → stand-in (Measurement Protocol)', () => {
   it('the validation endpoint names what is wrong in a malformed payload', async () => {
     const d = dest({ validationMode: true });
     const payload = jsonRequest('POST', `${ga.url}/debug/mp/collect?measurement_id=G-TEST&api_secret=secret`, {
-      events: [{ name: 'session_start', params: {} }, { name: 'Bad Name!', params: {} }],
+      events: [
+        { name: 'session_start', params: {} },
+        { name: 'Bad Name!', params: {} },
+      ],
     });
     const out = await deliver(payload, runtime);
     expect(out).toMatchObject({ response: { status: 200 } });

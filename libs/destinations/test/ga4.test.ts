@@ -3,7 +3,11 @@ import { ga4Name, ga4Params } from '../src/ga4';
 import { all, body, networkError, order, page, response, track } from './fixtures';
 
 const config = ga4ConfigSchema.parse({ measurementId: 'G-ABC', apiSecret: 'sec' });
-type Mp = { client_id: string; user_id?: string; events: { name: string; params: Record<string, unknown>; timestamp_micros: number }[] };
+type Mp = {
+  client_id: string;
+  user_id?: string;
+  events: { name: string; params: Record<string, unknown>; timestamp_micros: number }[];
+};
 
 describe('ga4 transform', () => {
   it('maps track/page/screen/group; identify and alias skipped', () => {
@@ -16,8 +20,16 @@ describe('ga4 transform', () => {
     expect(b.client_id).toBe('anon-12345');
     expect(b.user_id).toBe('user-12345');
     expect(b.events.map((e) => e.name)).toEqual(['button_clicked', 'page_view', 'screen_view', 'join_group']);
-    expect(b.events[0]).toEqual({ name: 'button_clicked', params: { color: 'red', count: 3 }, timestamp_micros: Date.parse('2026-11-20T10:00:00.000Z') * 1000 });
-    expect(b.events[1]!.params).toEqual({ page_location: 'https://shop.example.com/cart', page_title: 'Cart', page_referrer: 'https://google.com/' });
+    expect(b.events[0]).toEqual({
+      name: 'button_clicked',
+      params: { color: 'red', count: 3 },
+      timestamp_micros: Date.parse('2026-11-20T10:00:00.000Z') * 1000,
+    });
+    expect(b.events[1]!.params).toEqual({
+      page_location: 'https://shop.example.com/cart',
+      page_title: 'Cart',
+      page_referrer: 'https://google.com/',
+    });
     expect(b.events[3]!.params).toEqual({ group_id: 'acme-inc' });
   });
 
@@ -50,7 +62,10 @@ describe('ga4 transform', () => {
     expect(ga4Name('Video Played')).toBe('video_played');
     expect(ga4Name('3D View')).toBe('e_3d_view');
     expect(ga4Name('x'.repeat(60))).toHaveLength(40);
-    const out = ga4.transform([track({ event: 'session_start' }), track({ messageId: 'n', anonymousId: null })], config);
+    const out = ga4.transform(
+      [track({ event: 'session_start' }), track({ messageId: 'n', anonymousId: null })],
+      config,
+    );
     expect(out.skipped[0]!.reason).toContain('reserves');
     expect(out.rejected.map((r) => r.messageId)).toEqual(['n']);
   });
@@ -75,7 +90,13 @@ describe('ga4 classify', () => {
   it('2xx ok (the collection endpoint never reports bad payloads); validation messages abort', () => {
     expect(ga4.classify!(response(204), delivery, config)).toEqual({ kind: 'ok' });
     expect(ga4.classify!(response(200, { validationMessages: [] }), delivery, config)).toEqual({ kind: 'ok' });
-    const v = ga4.classify!(response(200, { validationMessages: [{ fieldPath: 'events[0].name', description: 'bad', validationCode: 'NAME_INVALID' }] }), delivery, config);
+    const v = ga4.classify!(
+      response(200, {
+        validationMessages: [{ fieldPath: 'events[0].name', description: 'bad', validationCode: 'NAME_INVALID' }],
+      }),
+      delivery,
+      config,
+    );
     expect(v).toMatchObject({ kind: 'abort', reason: expect.stringContaining('NAME_INVALID') });
   });
   it('429/5xx/network retry, other 4xx abort', () => {

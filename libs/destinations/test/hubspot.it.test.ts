@@ -10,8 +10,7 @@ describe('hubspot → stand-in', () => {
   });
   afterAll(() => hs.close());
   beforeEach(() => hs.reset());
-  const dest = (token = 'pat-good') =>
-    configureHttp('hubspot', { accessToken: token, baseUrl: hs.url, portalId: 123 });
+  const dest = (token = 'pat-good') => configureHttp('hubspot', { accessToken: token, baseUrl: hs.url, portalId: 123 });
 
   it('upserts contacts and sends custom events in event order, later traits winning', async () => {
     const events = [
@@ -21,10 +20,20 @@ describe('hubspot → stand-in', () => {
       identify({ messageId: 'i3', traits: { email: 'bob@example.com', lastName: 'Builder' } }),
     ];
     expect(await sendAll(dest(), events)).toEqual(Array(3).fill({ kind: 'ok' }));
-    expect(hs.received.map((r) => r.path)).toEqual(['/crm/v3/objects/contacts/batch/upsert', '/events/v3/send/batch', '/crm/v3/objects/contacts/batch/upsert']);
+    expect(hs.received.map((r) => r.path)).toEqual([
+      '/crm/v3/objects/contacts/batch/upsert',
+      '/events/v3/send/batch',
+      '/crm/v3/objects/contacts/batch/upsert',
+    ]);
     expect(hs.contacts.get('ada@example.com')).toMatchObject({ firstname: 'Ada', plan: 'pro' });
     expect(hs.contacts.get('bob@example.com')).toMatchObject({ lastname: 'Builder' });
-    expect(hs.events).toEqual([expect.objectContaining({ eventName: 'pe123_plan_upgraded', email: 'ada@example.com', properties: { to: 'pro' } })]);
+    expect(hs.events).toEqual([
+      expect.objectContaining({
+        eventName: 'pe123_plan_upgraded',
+        email: 'ada@example.com',
+        properties: { to: 'pro' },
+      }),
+    ]);
   });
 
   it('a bad token gets 401 INVALID_AUTHENTICATION (abort); 429 retries after the window', async () => {
@@ -42,15 +51,39 @@ describe('hubspot → stand-in', () => {
     const d = dest();
     const upsert = `${hs.url}/crm/v3/objects/contacts/batch/upsert`;
     const auth = { authorization: 'Bearer pat-good' };
-    const dup = jsonRequest('POST', upsert, { inputs: [{ idProperty: 'email', id: 'a@b.co', properties: {} }, { idProperty: 'email', id: 'a@b.co', properties: {} }] }, auth);
+    const dup = jsonRequest(
+      'POST',
+      upsert,
+      {
+        inputs: [
+          { idProperty: 'email', id: 'a@b.co', properties: {} },
+          { idProperty: 'email', id: 'a@b.co', properties: {} },
+        ],
+      },
+      auth,
+    );
     const dupOut = await deliver(dup, runtime);
     expect(dupOut).toMatchObject({ response: { status: 400 } });
-    expect(d.classify(dupOut, { messageIds: ['x', 'y'], payload: dup })).toMatchObject({ kind: 'abort', reason: expect.stringContaining('Duplicate IDs') });
-    const badEmail = await deliver(jsonRequest('POST', upsert, { inputs: [{ idProperty: 'email', id: 'not-an-email', properties: {} }] }, auth), runtime);
+    expect(d.classify(dupOut, { messageIds: ['x', 'y'], payload: dup })).toMatchObject({
+      kind: 'abort',
+      reason: expect.stringContaining('Duplicate IDs'),
+    });
+    const badEmail = await deliver(
+      jsonRequest('POST', upsert, { inputs: [{ idProperty: 'email', id: 'not-an-email', properties: {} }] }, auth),
+      runtime,
+    );
     expect(badEmail).toMatchObject({ response: { status: 400 } });
-    const noIdentity = jsonRequest('POST', `${hs.url}/events/v3/send/batch`, { inputs: [{ eventName: 'pe123_x', properties: {} }] }, auth);
+    const noIdentity = jsonRequest(
+      'POST',
+      `${hs.url}/events/v3/send/batch`,
+      { inputs: [{ eventName: 'pe123_x', properties: {} }] },
+      auth,
+    );
     const out = await deliver(noIdentity, runtime);
-    expect(d.classify(out, { messageIds: ['z'], payload: noIdentity })).toMatchObject({ kind: 'abort', reason: expect.stringContaining('VALIDATION_ERROR') });
+    expect(d.classify(out, { messageIds: ['z'], payload: noIdentity })).toMatchObject({
+      kind: 'abort',
+      reason: expect.stringContaining('VALIDATION_ERROR'),
+    });
     expect(hs.contacts.size).toBe(0);
   });
 });

@@ -2,7 +2,10 @@ import { hubspot, hubspotConfigSchema } from '../src';
 import { hubspotRetryAfterMs, uuidFor } from '../src/hubspot';
 import { all, body, identify, networkError, response, track } from './fixtures';
 
-const config = hubspotConfigSchema.parse({ accessToken: 'pat-1', eventNames: { 'Button Clicked': 'pe123_button_clicked' } });
+const config = hubspotConfigSchema.parse({
+  accessToken: 'pat-1',
+  eventNames: { 'Button Clicked': 'pe123_button_clicked' },
+});
 type Inputs = { inputs: Record<string, unknown>[] };
 
 describe('hubspot transform', () => {
@@ -30,7 +33,14 @@ describe('hubspot transform', () => {
         {
           idProperty: 'email',
           id: 'ada@example.com',
-          properties: { email: 'ada@example.com', firstname: 'Ada', lastname: 'Lovelace', plan: 'pro', city: 'London', country: 'UK' },
+          properties: {
+            email: 'ada@example.com',
+            firstname: 'Ada',
+            lastname: 'Lovelace',
+            plan: 'pro',
+            city: 'London',
+            country: 'UK',
+          },
         },
       ],
     });
@@ -50,8 +60,14 @@ describe('hubspot transform', () => {
   });
 
   it('skips identify without email and unmapped events; portalId names unmapped events', () => {
-    const out = hubspot.transform([identify({ traits: { plan: 'x' }, context: {} }), track({ event: 'Other Thing' })], config);
-    expect(out.skipped.map((s) => s.reason)).toEqual([expect.stringContaining('email'), expect.stringContaining('Other Thing')]);
+    const out = hubspot.transform(
+      [identify({ traits: { plan: 'x' }, context: {} }), track({ event: 'Other Thing' })],
+      config,
+    );
+    expect(out.skipped.map((s) => s.reason)).toEqual([
+      expect.stringContaining('email'),
+      expect.stringContaining('Other Thing'),
+    ]);
     const withPortal = hubspotConfigSchema.parse({ accessToken: 't', portalId: 987 });
     const ev = hubspot.transform([track({ event: 'Other Thing' })], withPortal);
     expect((body(ev.deliveries[0]!.payload.body) as Inputs).inputs[0]!.eventName).toBe('pe987_other_thing');
@@ -65,24 +81,52 @@ describe('hubspot transform', () => {
 });
 
 describe('hubspot classify', () => {
-  const delivery = hubspot.transform([identify({ messageId: 'a' }), identify({ messageId: 'b', traits: { email: 'b@example.com' } })], config).deliveries[0]!;
+  const delivery = hubspot.transform(
+    [identify({ messageId: 'a' }), identify({ messageId: 'b', traits: { email: 'b@example.com' } })],
+    config,
+  ).deliveries[0]!;
   const classify = (o: Parameters<NonNullable<typeof hubspot.classify>>[0]) => hubspot.classify!(o, delivery, config);
 
   it('200/204 ok; 401/400 abort with category; 5xx/network retry', () => {
     expect(classify(response(200, { status: 'COMPLETE', results: [] }))).toEqual({ kind: 'ok' });
     expect(classify(response(204))).toEqual({ kind: 'ok' });
-    expect(classify(response(401, { status: 'error', message: 'Authentication credentials not found.', category: 'INVALID_AUTHENTICATION' }))).toEqual({
+    expect(
+      classify(
+        response(401, {
+          status: 'error',
+          message: 'Authentication credentials not found.',
+          category: 'INVALID_AUTHENTICATION',
+        }),
+      ),
+    ).toEqual({
       kind: 'abort',
       reason: 'HubSpot 401 INVALID_AUTHENTICATION: Authentication credentials not found.',
     });
-    expect(classify(response(400, { status: 'error', message: 'Property values were not valid', category: 'VALIDATION_ERROR' })).kind).toBe('abort');
+    expect(
+      classify(
+        response(400, { status: 'error', message: 'Property values were not valid', category: 'VALIDATION_ERROR' }),
+      ).kind,
+    ).toBe('abort');
     expect(classify(response(502)).kind).toBe('retry');
     expect(classify(networkError).kind).toBe('retry');
   });
 
   it('429 retries after the rolling window, or an hour for the daily limit', () => {
     const secondly = { 'x-hubspot-ratelimit-interval-milliseconds': '10000', 'x-hubspot-ratelimit-remaining': '0' };
-    expect(classify(response(429, { status: 'error', message: 'You have reached your ten_secondly_rolling limit.', errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' }, secondly))).toEqual({
+    expect(
+      classify(
+        response(
+          429,
+          {
+            status: 'error',
+            message: 'You have reached your ten_secondly_rolling limit.',
+            errorType: 'RATE_LIMIT',
+            policyName: 'TEN_SECONDLY_ROLLING',
+          },
+          secondly,
+        ),
+      ),
+    ).toEqual({
       kind: 'retry',
       reason: 'HubSpot 429: You have reached your ten_secondly_rolling limit.',
       retryAfterMs: 10_000,
@@ -92,7 +136,23 @@ describe('hubspot classify', () => {
   });
 
   it('207 aborts only the inputs its errors name', () => {
-    const v = classify(response(207, { status: 'COMPLETE', results: [{}], errors: [{ status: 'error', category: 'VALIDATION_ERROR', message: 'bad property', context: { ids: ['b@example.com'] } }] }));
-    expect(v).toEqual({ kind: 'partial', events: { b: { kind: 'abort', reason: 'HubSpot VALIDATION_ERROR: bad property' } } });
+    const v = classify(
+      response(207, {
+        status: 'COMPLETE',
+        results: [{}],
+        errors: [
+          {
+            status: 'error',
+            category: 'VALIDATION_ERROR',
+            message: 'bad property',
+            context: { ids: ['b@example.com'] },
+          },
+        ],
+      }),
+    );
+    expect(v).toEqual({
+      kind: 'partial',
+      events: { b: { kind: 'abort', reason: 'HubSpot VALIDATION_ERROR: bad property' } },
+    });
   });
 });

@@ -21,7 +21,9 @@ describe('kafka destination', () => {
     const byUser = kafkaDestinationConfigSchema.parse({ topic: 't', key: 'userId' });
     expect(kafkaDestination.transform([track()], byUser).deliveries[0]!.payload.records[0]!.key).toBe('user-12345');
     const pk = kafkaDestinationConfigSchema.parse({ topic: 't' });
-    expect(kafkaDestination.transform([identify({ anonymousId: null })], pk).deliveries[0]!.payload.records[0]!.key).toBe('user-12345');
+    expect(
+      kafkaDestination.transform([identify({ anonymousId: null })], pk).deliveries[0]!.payload.records[0]!.key,
+    ).toBe('user-12345');
   });
 
   it('avro carries the subject; batches split at batchSize', () => {

@@ -6,7 +6,11 @@ import { configureHttp, runtime, sendAll } from './it-helpers';
 describe('mixpanel → stand-in', () => {
   let mp: MixpanelStandIn;
   beforeAll(async () => {
-    mp = await startMixpanelStandIn({ projectToken: 'tok', projectId: '42', serviceAccount: { username: 'sa.user', secret: 'sa-secret' } });
+    mp = await startMixpanelStandIn({
+      projectToken: 'tok',
+      projectId: '42',
+      serviceAccount: { username: 'sa.user', secret: 'sa-secret' },
+    });
   });
   afterAll(() => mp.close());
   beforeEach(() => mp.reset());
@@ -20,8 +24,16 @@ describe('mixpanel → stand-in', () => {
   });
 
   it('service account auth; long messageIds become valid $insert_ids; retries do not duplicate', async () => {
-    const d = configureHttp('mixpanel', { projectToken: 'tok', baseUrl: mp.url, serviceAccount: { username: 'sa.user', secret: 'sa-secret' }, projectId: '42' });
-    const events = manyTracks(3, 'u').map((e, i) => ({ ...e, messageId: `node-next-1700000000000-some-long-sdk-message-id-${i}` }));
+    const d = configureHttp('mixpanel', {
+      projectToken: 'tok',
+      baseUrl: mp.url,
+      serviceAccount: { username: 'sa.user', secret: 'sa-secret' },
+      projectId: '42',
+    });
+    const events = manyTracks(3, 'u').map((e, i) => ({
+      ...e,
+      messageId: `node-next-1700000000000-some-long-sdk-message-id-${i}`,
+    }));
     const delivery = d.transform(events).deliveries[0]!;
     mp.failNext(1, { status: 502 });
     expect((await d.send(delivery, runtime)).kind).toBe('retry');
@@ -41,10 +53,15 @@ describe('mixpanel → stand-in', () => {
 
   it('strict /import rejects bad records with failed_records and keeps the good ones', async () => {
     const d = configureHttp('mixpanel', { projectToken: 'tok', baseUrl: mp.url });
-    const payload = jsonRequest('POST', `${mp.url}/import?strict=1`, [
-      { event: 'ok', properties: { time: 1_700_000_000_000, distinct_id: 'u', $insert_id: 'good-1' } },
-      { event: 'bad', properties: { time: 'yesterday', distinct_id: 'u', $insert_id: 'bad-1' } },
-    ], { authorization: basicAuth('tok', '') });
+    const payload = jsonRequest(
+      'POST',
+      `${mp.url}/import?strict=1`,
+      [
+        { event: 'ok', properties: { time: 1_700_000_000_000, distinct_id: 'u', $insert_id: 'good-1' } },
+        { event: 'bad', properties: { time: 'yesterday', distinct_id: 'u', $insert_id: 'bad-1' } },
+      ],
+      { authorization: basicAuth('tok', '') },
+    );
     const outcome = await deliver(payload, runtime);
     expect(outcome).toMatchObject({ response: { status: 400 } });
     expect(d.classify(outcome, { messageIds: ['m-good', 'm-bad'], payload })).toEqual({

@@ -10,7 +10,12 @@ describe('mixpanel transform', () => {
     expect(out.skipped.map((s) => s.messageId)).toEqual(['msg-alias-1']);
     const paths = out.deliveries.map((d) => new URL(d.payload.url).pathname);
     expect(paths).toEqual(['/import', '/engage', '/import', '/groups']);
-    expect(out.deliveries.map((d) => d.messageIds)).toEqual([['msg-track-1'], ['msg-identify-1'], ['msg-page-1', 'msg-screen-1'], ['msg-group-1']]);
+    expect(out.deliveries.map((d) => d.messageIds)).toEqual([
+      ['msg-track-1'],
+      ['msg-identify-1'],
+      ['msg-page-1', 'msg-screen-1'],
+      ['msg-group-1'],
+    ]);
 
     const imp = out.deliveries[0]!.payload;
     expect(imp.url).toBe('https://api.mixpanel.com/import?strict=1');
@@ -36,17 +41,33 @@ describe('mixpanel transform', () => {
       {
         $token: 'TOKEN',
         $distinct_id: 'user-12345',
-        $set: { $email: 'ada@example.com', $first_name: 'Ada', $last_name: 'Lovelace', plan: 'pro', address: { city: 'London', country: 'UK' } },
+        $set: {
+          $email: 'ada@example.com',
+          $first_name: 'Ada',
+          $last_name: 'Lovelace',
+          plan: 'pro',
+          address: { city: 'London', country: 'UK' },
+        },
         $ip: '203.0.113.7',
       },
     ]);
-    expect((body(out.deliveries[2]!.payload.body) as { event: string }[]).map((e) => e.event)).toEqual(['Loaded a Page', 'Loaded a Screen']);
-    expect(body(out.deliveries[3]!.payload.body)).toEqual([{ $token: 'TOKEN', $group_key: 'company', $group_id: 'acme-inc', $set: { name: 'Acme', employees: 42 } }]);
+    expect((body(out.deliveries[2]!.payload.body) as { event: string }[]).map((e) => e.event)).toEqual([
+      'Loaded a Page',
+      'Loaded a Screen',
+    ]);
+    expect(body(out.deliveries[3]!.payload.body)).toEqual([
+      { $token: 'TOKEN', $group_key: 'company', $group_id: 'acme-inc', $set: { name: 'Acme', employees: 42 } },
+    ]);
   });
 
   it('anonymous events use $device:<anonymousId>; no id is rejected', () => {
-    const out = mixpanel.transform([track({ userId: null }), track({ messageId: 'x', userId: null, anonymousId: null })], config);
-    expect((body(out.deliveries[0]!.payload.body) as { properties: { distinct_id: string } }[])[0]!.properties.distinct_id).toBe('$device:anon-12345');
+    const out = mixpanel.transform(
+      [track({ userId: null }), track({ messageId: 'x', userId: null, anonymousId: null })],
+      config,
+    );
+    expect(
+      (body(out.deliveries[0]!.payload.body) as { properties: { distinct_id: string } }[])[0]!.properties.distinct_id,
+    ).toBe('$device:anon-12345');
     expect(out.rejected.map((r) => r.messageId)).toEqual(['x']);
   });
 
@@ -58,35 +79,56 @@ describe('mixpanel transform', () => {
   });
 
   it('service account auth adds project_id; identify without traits is skipped', () => {
-    const c = mixpanelConfigSchema.parse({ projectToken: 'T', serviceAccount: { username: 'sa', secret: 's' }, projectId: '42' });
+    const c = mixpanelConfigSchema.parse({
+      projectToken: 'T',
+      serviceAccount: { username: 'sa', secret: 's' },
+      projectId: '42',
+    });
     const out = mixpanel.transform([track(), identify({ traits: {} })], c);
     expect(out.deliveries[0]!.payload.url).toBe('https://api.mixpanel.com/import?strict=1&project_id=42');
     expect(out.deliveries[0]!.payload.headers.authorization).toBe(`Basic ${Buffer.from('sa:s').toString('base64')}`);
     expect(out.skipped.map((s) => s.messageId)).toEqual(['msg-identify-1']);
-    expect(mixpanelConfigSchema.safeParse({ projectToken: 'T', serviceAccount: { username: 'a', secret: 'b' } }).success).toBe(false);
+    expect(
+      mixpanelConfigSchema.safeParse({ projectToken: 'T', serviceAccount: { username: 'a', secret: 'b' } }).success,
+    ).toBe(false);
   });
 });
 
 describe('mixpanel classify', () => {
-  const [imp, engage] = mixpanel.transform([track({ messageId: 'a' }), track({ messageId: 'b' }), identify({ messageId: 'c' })], config).deliveries;
+  const [imp, engage] = mixpanel.transform(
+    [track({ messageId: 'a' }), track({ messageId: 'b' }), identify({ messageId: 'c' })],
+    config,
+  ).deliveries;
   it('/import 200 ok; 400 with failed_records aborts only those', () => {
-    expect(mixpanel.classify!(response(200, { code: 200, num_records_imported: 2, status: 'OK' }), imp!, config)).toEqual({ kind: 'ok' });
+    expect(
+      mixpanel.classify!(response(200, { code: 200, num_records_imported: 2, status: 'OK' }), imp!, config),
+    ).toEqual({ kind: 'ok' });
     expect(
       mixpanel.classify!(
-        response(400, { code: 400, error: 'some data points in the request failed validation', num_records_imported: 1, failed_records: [{ index: 1, $insert_id: 'b', field: 'properties.time', message: 'invalid' }] }),
+        response(400, {
+          code: 400,
+          error: 'some data points in the request failed validation',
+          num_records_imported: 1,
+          failed_records: [{ index: 1, $insert_id: 'b', field: 'properties.time', message: 'invalid' }],
+        }),
         imp!,
         config,
       ),
     ).toEqual({ kind: 'partial', events: { b: { kind: 'abort', reason: 'Mixpanel 400: properties.time invalid' } } });
   });
   it('401 aborts, 429/5xx/network retry', () => {
-    expect(mixpanel.classify!(response(401, { code: 401, error: 'Invalid credentials', status: 'error' }), imp!, config)).toEqual({ kind: 'abort', reason: 'Mixpanel 401: Invalid credentials' });
+    expect(
+      mixpanel.classify!(response(401, { code: 401, error: 'Invalid credentials', status: 'error' }), imp!, config),
+    ).toEqual({ kind: 'abort', reason: 'Mixpanel 401: Invalid credentials' });
     expect(mixpanel.classify!(response(429, { code: 429, error: 'rate' }), imp!, config).kind).toBe('retry');
     expect(mixpanel.classify!(response(502), imp!, config).kind).toBe('retry');
     expect(mixpanel.classify!(networkError, imp!, config).kind).toBe('retry');
   });
   it('/engage verbose status 0 aborts even with HTTP 200', () => {
     expect(mixpanel.classify!(response(200, { status: 1, error: null }), engage!, config)).toEqual({ kind: 'ok' });
-    expect(mixpanel.classify!(response(200, { status: 0, error: '$token, invalid' }), engage!, config)).toEqual({ kind: 'abort', reason: 'Mixpanel: $token, invalid' });
+    expect(mixpanel.classify!(response(200, { status: 0, error: '$token, invalid' }), engage!, config)).toEqual({
+      kind: 'abort',
+      reason: 'Mixpanel: $token, invalid',
+    });
   });
 });

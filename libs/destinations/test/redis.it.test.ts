@@ -49,7 +49,11 @@ describe('redis destination → real redis-server', () => {
     if (!url) {
       const port = await freePort();
       dir = mkdtempSync(join(tmpdir(), 'sluice-redis-'));
-      proc = spawn(process.env.REDIS_SERVER ?? 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      proc = spawn(
+        process.env.REDIS_SERVER ?? 'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { stdio: 'ignore' },
+      );
       url = `redis://127.0.0.1:${port}`;
     }
     const { hostname, port } = new URL(url);
@@ -81,12 +85,24 @@ describe('redis destination → real redis-server', () => {
 
   it('HSETs traits, keeps the latest N events newest first, and group membership', async () => {
     const d = dest();
-    const verdicts = await sendAll(d, [identify(), ...manyTracks(8), group(), identify({ messageId: 'i2', traits: { plan: 'enterprise' } })]);
+    const verdicts = await sendAll(d, [
+      identify(),
+      ...manyTracks(8),
+      group(),
+      identify({ messageId: 'i2', traits: { plan: 'enterprise' } }),
+    ]);
     expect(verdicts).toEqual([{ kind: 'ok' }]);
     expect(await client.hgetall(`${prefix}user:user-12345:traits`)).toEqual({
-      email: 'ada@example.com', firstName: 'Ada', lastName: 'Lovelace', plan: 'enterprise', 'address.city': 'London', 'address.country': 'UK',
+      email: 'ada@example.com',
+      firstName: 'Ada',
+      lastName: 'Lovelace',
+      plan: 'enterprise',
+      'address.city': 'London',
+      'address.country': 'UK',
     });
-    const recent = (await client.lrange(`${prefix}user:user-12345:events`, 0, -1)).map((s) => JSON.parse(s) as { properties: { i: number } });
+    const recent = (await client.lrange(`${prefix}user:user-12345:events`, 0, -1)).map(
+      (s) => JSON.parse(s) as { properties: { i: number } },
+    );
     expect(recent.map((e) => e.properties.i)).toEqual([7, 6, 5, 4, 3]);
     expect(await client.smembers(`${prefix}user:user-12345:groups`)).toEqual(['acme-inc']);
     expect(await client.hgetall(`${prefix}group:acme-inc:traits`)).toEqual({ name: 'Acme', employees: '42' });

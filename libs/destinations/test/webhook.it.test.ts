@@ -11,18 +11,26 @@ describe('webhook → receiver (HTTP)', () => {
   beforeEach(() => receiver.reset());
 
   it('delivers every call type with a signature the receiver verifies', async () => {
-    const dest = configureHttp('webhook', { url: `${receiver.url}/hooks/sluice`, secret: 'shh', headers: { 'X-Source': 'sluice' } });
+    const dest = configureHttp('webhook', {
+      url: `${receiver.url}/hooks/sluice`,
+      secret: 'shh',
+      headers: { 'X-Source': 'sluice' },
+    });
     const verdicts = await sendAll(dest, all());
     expect(verdicts).toEqual(Array(6).fill({ kind: 'ok' }));
     expect(receiver.verified).toHaveLength(6);
-    expect(receiver.received.map((r) => (r.json as { messageId: string }).messageId)).toEqual(all().map((e) => e.messageId));
+    expect(receiver.received.map((r) => (r.json as { messageId: string }).messageId)).toEqual(
+      all().map((e) => e.messageId),
+    );
     expect(receiver.received[0]!.headers['x-source']).toBe('sluice');
     expect(receiver.received[0]!.path).toBe('/hooks/sluice');
   });
 
   it('a wrong secret gets 401 from the receiver, which classify aborts', async () => {
     const dest = configureHttp('webhook', { url: receiver.url, secret: 'wrong' });
-    expect(await sendAll(dest, [track()])).toEqual([{ kind: 'abort', reason: 'HTTP 401: {"error":"invalid signature"}' }]);
+    expect(await sendAll(dest, [track()])).toEqual([
+      { kind: 'abort', reason: 'HTTP 401: {"error":"invalid signature"}' },
+    ]);
     expect(receiver.received).toHaveLength(0);
   });
 
@@ -46,10 +54,16 @@ describe('webhook → receiver (HTTP)', () => {
     expect(first[0]!.kind).toBe('retry');
     expect(second[0]).toMatchObject({ kind: 'retry', retryAfterMs: 7000 });
     receiver.setDown(true);
-    expect((await sendAll(dest, [track()]))[0]).toMatchObject({ kind: 'retry', reason: expect.stringContaining('network error') });
+    expect((await sendAll(dest, [track()]))[0]).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringContaining('network error'),
+    });
     receiver.setDown(false);
     receiver.setDelay(300);
-    expect((await sendAll(dest, [track()], { timeoutMs: 100 }))[0]).toMatchObject({ kind: 'retry', reason: expect.stringContaining('timed out') });
+    expect((await sendAll(dest, [track()], { timeoutMs: 100 }))[0]).toMatchObject({
+      kind: 'retry',
+      reason: expect.stringContaining('timed out'),
+    });
     receiver.setDelay(0);
     expect(await sendAll(dest, [track()], runtime)).toEqual([{ kind: 'ok' }]);
   });

@@ -1,17 +1,29 @@
 import { bind, webhook, webhookConfigSchema, webhookSignature } from '../src';
 import { all, body, manyTracks, networkError, response, track } from './fixtures';
 
-const config = (over: Record<string, unknown> = {}) => webhookConfigSchema.parse({ url: 'https://hooks.example.com/in', ...over });
+const config = (over: Record<string, unknown> = {}) =>
+  webhookConfigSchema.parse({ url: 'https://hooks.example.com/in', ...over });
 
 describe('webhook', () => {
   it('forwards every call type, one event per request by default', () => {
     const out = webhook.transform(all(), config());
     expect(out.skipped).toEqual([]);
     expect(out.deliveries).toHaveLength(6);
-    expect(out.deliveries.map((d) => (body(d.payload.body) as { type: string }).type)).toEqual(['track', 'identify', 'page', 'screen', 'group', 'alias']);
+    expect(out.deliveries.map((d) => (body(d.payload.body) as { type: string }).type)).toEqual([
+      'track',
+      'identify',
+      'page',
+      'screen',
+      'group',
+      'alias',
+    ]);
     const first = out.deliveries[0]!;
     expect(first.messageIds).toEqual(['msg-track-1']);
-    expect(first.payload).toMatchObject({ method: 'POST', url: 'https://hooks.example.com/in', headers: { 'content-type': 'application/json' } });
+    expect(first.payload).toMatchObject({
+      method: 'POST',
+      url: 'https://hooks.example.com/in',
+      headers: { 'content-type': 'application/json' },
+    });
   });
 
   it('batches as {"batch": [...]} up to batchSize', () => {
@@ -21,7 +33,10 @@ describe('webhook', () => {
   });
 
   it('signs the exact body with HMAC-SHA256 and sends custom headers', () => {
-    const out = webhook.transform([track()], config({ secret: 's3cret', headers: { 'X-Api-Key': 'abc' }, method: 'PUT' }));
+    const out = webhook.transform(
+      [track()],
+      config({ secret: 's3cret', headers: { 'X-Api-Key': 'abc' }, method: 'PUT' }),
+    );
     const req = out.deliveries[0]!.payload;
     expect(req.method).toBe('PUT');
     expect(req.headers['x-api-key']).toBe('abc');
@@ -45,7 +60,10 @@ describe('webhook', () => {
     if (d.transport !== 'http') throw new Error();
     const delivery = webhook.transform([track()], config()).deliveries[0]!;
     expect(d.classify(response(200), delivery)).toEqual({ kind: 'ok' });
-    expect(d.classify(response(429, '', { 'retry-after': '10' }), delivery)).toMatchObject({ kind: 'retry', retryAfterMs: 10_000 });
+    expect(d.classify(response(429, '', { 'retry-after': '10' }), delivery)).toMatchObject({
+      kind: 'retry',
+      retryAfterMs: 10_000,
+    });
     expect(d.classify(response(404), delivery).kind).toBe('abort');
     expect(d.classify(networkError, delivery).kind).toBe('retry');
   });

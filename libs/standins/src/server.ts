@@ -120,7 +120,12 @@ export async function startStandIn(spec: VendorSpec, opts: StandInOptions = {}):
       if (failure) {
         const h: Record<string, string> = { ...(failure.headers ?? {}) };
         if (failure.retryAfter !== undefined) h['retry-after'] = String(failure.retryAfter);
-        response = { status: failure.status, body: failure.body ?? spec.errorBody(failure.status), headers: h, accepted: false };
+        response = {
+          status: failure.status,
+          body: failure.body ?? spec.errorBody(failure.status),
+          headers: h,
+          accepted: false,
+        };
       } else {
         try {
           response = spec.handle(recorded);

@@ -1,7 +1,11 @@
 import { startStandIn, startWebhookReceiver } from '../src';
 
 async function post(url: string, body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
@@ -23,7 +27,13 @@ describe('stand-in server controls', () => {
       expect(limited.headers.get('retry-after')).toBe('9');
       expect(await post(`${s.url}/a`, { n: 4 })).toMatchObject({ status: 200, body: '{"echo":{"n":4}}' });
       expect(s.requests).toHaveLength(4);
-      expect(s.requests[0]).toMatchObject({ method: 'POST', path: '/a', query: { x: '1' }, rawQuery: 'x=1', json: { n: 1 } });
+      expect(s.requests[0]).toMatchObject({
+        method: 'POST',
+        path: '/a',
+        query: { x: '1' },
+        rawQuery: 'x=1',
+        json: { n: 1 },
+      });
       expect(s.received.map((r) => r.json)).toEqual([{ n: 4 }]);
     } finally {
       await s.close();

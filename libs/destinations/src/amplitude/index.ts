@@ -101,9 +101,13 @@ function revenueFields(props: JsonObject): Partial<AmplitudeEvent> {
 export function toAmplitudeEvent(ev: SegmentEvent, config: AmplitudeConfig): Mapped<AmplitudeEvent> {
   const userId = userIdOf(ev);
   const deviceId = anonymousIdOf(ev) ?? str(at(ev.context, 'device.id'));
-  if (!userId && !deviceId) return { reject: 'Amplitude needs user_id or device_id: event has neither userId nor anonymousId' };
+  if (!userId && !deviceId)
+    return { reject: 'Amplitude needs user_id or device_id: event has neither userId nor anonymousId' };
   const minLen = config.minIdLength ?? 5;
-  for (const [name, id] of [['user_id', userId], ['device_id', deviceId]] as const) {
+  for (const [name, id] of [
+    ['user_id', userId],
+    ['device_id', deviceId],
+  ] as const) {
     if (id !== undefined && id.length < minLen) {
       return { reject: `${name} "${id}" is shorter than Amplitude's min_id_length ${minLen} (set minIdLength)` };
     }
@@ -186,7 +190,10 @@ export const amplitude: HttpDestinationDefinition<AmplitudeConfig> = {
     const error = typeof info.error === 'string' ? info.error : `HTTP ${status}`;
     if (status === 400) {
       // Nothing of the request was ingested; events named as invalid abort, the rest go again.
-      const bad = new Set([...indicesIn(info.events_with_invalid_fields), ...indicesIn(info.events_with_missing_fields)]);
+      const bad = new Set([
+        ...indicesIn(info.events_with_invalid_fields),
+        ...indicesIn(info.events_with_missing_fields),
+      ]);
       if (bad.size === 0) {
         const missing = typeof info.missing_field === 'string' ? ` (missing field ${info.missing_field})` : '';
         return { kind: 'abort', reason: `Amplitude 400: ${error}${missing}` };
@@ -203,7 +210,11 @@ export const amplitude: HttpDestinationDefinition<AmplitudeConfig> = {
       return { kind: 'abort', reason: 'Amplitude 413: payload too large; lower batchSize' };
     }
     if (status === 429) {
-      const throttled = new Set(Array.isArray(info.throttled_events) ? info.throttled_events.filter((i): i is number => typeof i === 'number') : []);
+      const throttled = new Set(
+        Array.isArray(info.throttled_events)
+          ? info.throttled_events.filter((i): i is number => typeof i === 'number')
+          : [],
+      );
       const retryAfterMs = parseRetryAfter(headers['retry-after']) ?? THROTTLE_BACKOFF_MS;
       if (throttled.size === 0) return { kind: 'retry', reason: `Amplitude 429: ${error}`, retryAfterMs };
       const events: Record<string, Exclude<EventVerdict, { kind: 'ok' }>> = {};

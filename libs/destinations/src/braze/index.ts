@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { collect, unsupported, type Mapped } from '../core/collect';
-import { anonymousIdOf, at, eventTimeIso, isJsonObject, num, str, userIdOf, type JsonObject, type SegmentEvent } from '../core/event';
+import {
+  anonymousIdOf,
+  at,
+  eventTimeIso,
+  isJsonObject,
+  num,
+  str,
+  userIdOf,
+  type JsonObject,
+  type SegmentEvent,
+} from '../core/event';
 import { defaultClassify, isRecord, joinUrl, jsonRequest, parseJson, parseRetryAfter } from '../core/http';
 import type { Delivery, DeliveryVerdict, EventVerdict, HttpDestinationDefinition, HttpRequest } from '../core/types';
 
@@ -14,7 +24,10 @@ export const brazeConfigSchema = z.object({
   aliasLabel: z.string().min(1).default('anonymous_id'),
   /** Track event name that becomes purchases (one per product). */
   purchaseEvent: z.string().min(1).default('Order Completed'),
-  defaultCurrency: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  defaultCurrency: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('USD'),
   /** Events per transform call; a request holds at most 75 objects per array either way. */
   batchSize: z.number().int().min(1).max(75).default(75),
 });
@@ -149,7 +162,11 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
       }
       let last = pending[pending.length - 1];
       if (!last || !fits(last, it.item)) {
-        last = { messageIds: [], body: { attributes: [], events: [], purchases: [] }, itemIds: { attributes: [], events: [], purchases: [] } };
+        last = {
+          messageIds: [],
+          body: { attributes: [], events: [], purchases: [] },
+          itemIds: { attributes: [], events: [], purchases: [] },
+        };
         pending.push(last);
       }
       last.messageIds.push(it.messageId);
@@ -183,7 +200,8 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
     if (status >= 200 && status < 300) {
       // "success" with minor errors applied the other objects: the events behind the
       // objects named in `errors` abort, the rest are delivered.
-      if (message !== undefined && message !== 'success' && message !== 'queued') return { kind: 'abort', reason: `Braze: ${message}` };
+      if (message !== undefined && message !== 'success' && message !== 'queued')
+        return { kind: 'abort', reason: `Braze: ${message}` };
       return minorErrors(parsed, delivery);
     }
     if (status === 429) {
@@ -196,7 +214,8 @@ export const braze: HttpDestinationDefinition<BrazeConfig> = {
     }
     const verdict = defaultClassify(outcome);
     if (verdict.kind === 'ok' || !message) return verdict;
-    const errors = isRecord(parsed) && Array.isArray(parsed.errors) ? ` ${JSON.stringify(parsed.errors).slice(0, 200)}` : '';
+    const errors =
+      isRecord(parsed) && Array.isArray(parsed.errors) ? ` ${JSON.stringify(parsed.errors).slice(0, 200)}` : '';
     return { ...verdict, reason: `Braze ${status}: ${message}${errors}` };
   },
 };
@@ -207,7 +226,11 @@ function minorErrors(parsed: unknown, delivery: Delivery<HttpRequest>): Delivery
   for (const err of errors) {
     if (!isRecord(err) || typeof err.input_array !== 'string' || typeof err.index !== 'number') continue;
     const id = delivery.itemIds?.[err.input_array]?.[err.index];
-    if (id) events[id] = { kind: 'abort', reason: `Braze: ${String(err.type ?? 'invalid object')} (${err.input_array}[${err.index}])` };
+    if (id)
+      events[id] = {
+        kind: 'abort',
+        reason: `Braze: ${String(err.type ?? 'invalid object')} (${err.input_array}[${err.index}])`,
+      };
   }
   return Object.keys(events).length > 0 ? { kind: 'partial', events } : { kind: 'ok' };
 }

@@ -58,14 +58,9 @@ export interface ConfiguredRedisDestination extends ConfiguredBase {
   send(delivery: Delivery<RedisCommandBatch>, executor: RedisExecutor): Promise<DeliveryVerdict>;
 }
 
-export type ConfiguredDestination =
-  | ConfiguredHttpDestination
-  | ConfiguredKafkaDestination
-  | ConfiguredRedisDestination;
+export type ConfiguredDestination = ConfiguredHttpDestination | ConfiguredKafkaDestination | ConfiguredRedisDestination;
 
-export type ConfigureResult =
-  | { ok: true; destination: ConfiguredDestination }
-  | { ok: false; problems: string[] };
+export type ConfigureResult = { ok: true; destination: ConfiguredDestination } | { ok: false; problems: string[] };
 
 /** A definition with its config type erased: what the registry holds. */
 export interface RegisteredDestination {
@@ -120,8 +115,7 @@ export function bindHttp<C>(def: HttpDestinationDefinition<C>, config: C): Confi
     classify,
     async send(delivery, runtime) {
       const now = runtime.now ?? Date.now;
-      const exec = (request: HttpRequest) =>
-        deliver(request, { timeoutMs: runtime.timeoutMs, fetch: runtime.fetch });
+      const exec = (request: HttpRequest) => deliver(request, { timeoutMs: runtime.timeoutMs, fetch: runtime.fetch });
       const auth = def.auth;
       if (!auth) return classify(await exec(delivery.payload), delivery);
 

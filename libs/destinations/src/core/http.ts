@@ -1,11 +1,4 @@
-import type {
-  DeliveryVerdict,
-  EventVerdict,
-  HttpExecutor,
-  HttpOutcome,
-  HttpRequest,
-  HttpResponse,
-} from './types';
+import type { DeliveryVerdict, EventVerdict, HttpExecutor, HttpOutcome, HttpRequest, HttpResponse } from './types';
 
 /** The part of the WHATWG fetch that the executor uses (global fetch, undici's, or a test double). */
 export type FetchLike = (

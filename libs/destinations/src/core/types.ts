@@ -23,22 +23,18 @@ export interface HttpResponse {
 }
 
 export type HttpOutcome =
-  | { kind: 'response'; response: HttpResponse }
-  | { kind: 'network-error'; message: string; timedOut: boolean };
+  { kind: 'response'; response: HttpResponse } | { kind: 'network-error'; message: string; timedOut: boolean };
 
 /** What to do with one event (or a whole delivery) after an attempt. */
 export type EventVerdict =
-  | { kind: 'ok' }
-  | { kind: 'retry'; reason: string; retryAfterMs?: number }
-  | { kind: 'abort'; reason: string };
+  { kind: 'ok' } | { kind: 'retry'; reason: string; retryAfterMs?: number } | { kind: 'abort'; reason: string };
 
 /**
  * The verdict on one delivery. `partial` names events whose fate differs from
  * the rest; events it does not list were delivered (`ok`).
  */
 export type DeliveryVerdict =
-  | EventVerdict
-  | { kind: 'partial'; events: Record<string, Exclude<EventVerdict, { kind: 'ok' }>> };
+  EventVerdict | { kind: 'partial'; events: Record<string, Exclude<EventVerdict, { kind: 'ok' }>> };
 
 /** One unit of delivery: a payload and the events it carries (in order). */
 export interface Delivery<P> {
@@ -139,9 +135,7 @@ export interface RedisDestinationDefinition<C> extends DefinitionBase<C, RedisCo
 }
 
 export type DestinationDefinition<C> =
-  | HttpDestinationDefinition<C>
-  | KafkaDestinationDefinition<C>
-  | RedisDestinationDefinition<C>;
+  HttpDestinationDefinition<C> | KafkaDestinationDefinition<C> | RedisDestinationDefinition<C>;
 
 export type Transport = DestinationDefinition<unknown>['transport'];
 

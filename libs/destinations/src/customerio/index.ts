@@ -51,7 +51,8 @@ export function toCustomerio(ev: SegmentEvent, config: CustomerioConfig): Mapped
   const activity = (name: string, data: JsonObject, type?: 'page' | 'screen'): Mapped<HttpRequest> => {
     const body = eventBody(ev, name, data, type);
     if (userId) return { ok: jsonRequest('POST', url(`${customerPath(userId)}/events`), body, auth) };
-    if (anonymousId) return { ok: jsonRequest('POST', url('/api/v1/events'), { ...body, anonymous_id: anonymousId }, auth) };
+    if (anonymousId)
+      return { ok: jsonRequest('POST', url('/api/v1/events'), { ...body, anonymous_id: anonymousId }, auth) };
     return { reject: 'Customer.io needs a userId or an anonymousId' };
   };
 
@@ -79,7 +80,12 @@ export function toCustomerio(ev: SegmentEvent, config: CustomerioConfig): Mapped
     case 'alias':
       if (!userId) return { reject: 'alias needs userId' };
       return {
-        ok: jsonRequest('POST', url('/api/v1/merge_customers'), { primary: { id: userId }, secondary: { id: ev.previousId } }, auth),
+        ok: jsonRequest(
+          'POST',
+          url('/api/v1/merge_customers'),
+          { primary: { id: userId }, secondary: { id: ev.previousId } },
+          auth,
+        ),
       };
     case 'group':
       return unsupported(ev, 'Customer.io Track API v1');
@@ -101,7 +107,11 @@ export const customerio: HttpDestinationDefinition<CustomerioConfig> = {
     if (verdict.kind === 'ok' || outcome.kind !== 'response') return verdict;
     const parsed = parseJson(outcome.response.body);
     const meta = isRecord(parsed) && isRecord(parsed.meta) ? parsed.meta : undefined;
-    const detail = meta ? (typeof meta.error === 'string' ? meta.error : JSON.stringify(meta.errors ?? meta)) : undefined;
+    const detail = meta
+      ? typeof meta.error === 'string'
+        ? meta.error
+        : JSON.stringify(meta.errors ?? meta)
+      : undefined;
     return detail ? { ...verdict, reason: `Customer.io ${outcome.response.status}: ${detail}` } : verdict;
   },
 };

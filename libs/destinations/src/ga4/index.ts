@@ -1,6 +1,18 @@
 import { z } from 'zod';
 import { collect, unsupported, type Mapped } from '../core/collect';
-import { anonymousIdOf, at, eventTimeMs, isJsonObject, num, snakeCase, str, userIdOf, type JsonObject, type JsonValue, type SegmentEvent } from '../core/event';
+import {
+  anonymousIdOf,
+  at,
+  eventTimeMs,
+  isJsonObject,
+  num,
+  snakeCase,
+  str,
+  userIdOf,
+  type JsonObject,
+  type JsonValue,
+  type SegmentEvent,
+} from '../core/event';
 import { chunk, defaultClassify, isRecord, joinUrl, jsonRequest, parseJson } from '../core/http';
 import type { Delivery, HttpDestinationDefinition, HttpRequest } from '../core/types';
 
@@ -23,12 +35,37 @@ const NAME_MAX = 40;
 const VALUE_MAX = 100;
 
 const RESERVED_EVENT_NAMES = new Set([
-  'ad_activeview', 'ad_click', 'ad_exposure', 'ad_query', 'ad_reward', 'adunit_exposure', 'app_background',
-  'app_clear_data', 'app_exception', 'app_remove', 'app_store_refund', 'app_store_subscription_cancel',
-  'app_store_subscription_convert', 'app_store_subscription_renew', 'app_update', 'app_upgrade',
-  'dynamic_link_app_open', 'dynamic_link_app_update', 'dynamic_link_first_open', 'error', 'first_open',
-  'first_visit', 'in_app_purchase', 'notification_dismiss', 'notification_foreground', 'notification_open',
-  'notification_receive', 'os_update', 'session_start', 'session_start_with_rollout', 'user_engagement',
+  'ad_activeview',
+  'ad_click',
+  'ad_exposure',
+  'ad_query',
+  'ad_reward',
+  'adunit_exposure',
+  'app_background',
+  'app_clear_data',
+  'app_exception',
+  'app_remove',
+  'app_store_refund',
+  'app_store_subscription_cancel',
+  'app_store_subscription_convert',
+  'app_store_subscription_renew',
+  'app_update',
+  'app_upgrade',
+  'dynamic_link_app_open',
+  'dynamic_link_app_update',
+  'dynamic_link_first_open',
+  'error',
+  'first_open',
+  'first_visit',
+  'in_app_purchase',
+  'notification_dismiss',
+  'notification_foreground',
+  'notification_open',
+  'notification_receive',
+  'os_update',
+  'session_start',
+  'session_start_with_rollout',
+  'user_engagement',
 ]);
 const RESERVED_PREFIXES = ['_', 'firebase_', 'ga_', 'google_', 'gtag.'];
 
@@ -72,8 +109,16 @@ function paramValue(v: JsonValue): ParamValue | undefined {
 }
 
 const ITEM_FIELDS: Record<string, string> = {
-  product_id: 'item_id', productId: 'item_id', sku: 'item_id', name: 'item_name', category: 'item_category',
-  brand: 'item_brand', variant: 'item_variant', price: 'price', quantity: 'quantity', coupon: 'coupon',
+  product_id: 'item_id',
+  productId: 'item_id',
+  sku: 'item_id',
+  name: 'item_name',
+  category: 'item_category',
+  brand: 'item_brand',
+  variant: 'item_variant',
+  price: 'price',
+  quantity: 'quantity',
+  coupon: 'coupon',
   position: 'index',
 };
 
@@ -92,17 +137,28 @@ type Params = Record<string, ParamValue | Record<string, ParamValue>[]>;
 /** Properties → params: e-commerce fields renamed, scalars kept (first 25), nested values left out. */
 export function ga4Params(props: JsonObject): Params {
   const params: Params = {};
-  const products = Array.isArray(props.products) ? props.products.filter(isJsonObject) : isJsonObject(props.product) ? [props.product] : [];
+  const products = Array.isArray(props.products)
+    ? props.products.filter(isJsonObject)
+    : isJsonObject(props.product)
+      ? [props.product]
+      : [];
   if (products.length > 0) params.items = products.map(ga4Item);
   else if (str(props.product_id) ?? str(props.sku)) params.items = [ga4Item(props)];
-  const renamed: Record<string, string> = { order_id: 'transaction_id', revenue: 'value', total: 'value', query: 'search_term' };
+  const renamed: Record<string, string> = {
+    order_id: 'transaction_id',
+    revenue: 'value',
+    total: 'value',
+    query: 'search_term',
+  };
   const currency = str(props.currency);
   if (currency) params.currency = currency.toUpperCase();
   const value = num(props.value) ?? num(props.revenue) ?? num(props.total) ?? num(props.price);
-  if (value !== undefined && (params.items || props.value !== undefined || props.revenue !== undefined)) params.value = value;
+  if (value !== undefined && (params.items || props.value !== undefined || props.revenue !== undefined))
+    params.value = value;
   for (const [k, v] of Object.entries(props)) {
     if (Object.keys(params).length >= GA4_MAX_PARAMS) break;
-    if (k === 'products' || k === 'product' || k === 'currency' || k === 'value' || k === 'revenue' || k === 'total') continue;
+    if (k === 'products' || k === 'product' || k === 'currency' || k === 'value' || k === 'revenue' || k === 'total')
+      continue;
     const name = renamed[k] ?? ga4Name(k);
     const pv = paramValue(v);
     if (pv !== undefined && params[name] === undefined && name) params[name] = pv;
@@ -141,9 +197,23 @@ export function toGa4(ev: SegmentEvent): Mapped<Ga4Item> {
       return { ok: { ...base, event: { name: 'page_view', params, timestamp_micros: ts } } };
     }
     case 'screen':
-      return { ok: { ...base, event: { name: 'screen_view', params: { screen_name: (ev.name ?? '').slice(0, VALUE_MAX), ...ga4Params(ev.properties ?? {}) }, timestamp_micros: ts } } };
+      return {
+        ok: {
+          ...base,
+          event: {
+            name: 'screen_view',
+            params: { screen_name: (ev.name ?? '').slice(0, VALUE_MAX), ...ga4Params(ev.properties ?? {}) },
+            timestamp_micros: ts,
+          },
+        },
+      };
     case 'group':
-      return { ok: { ...base, event: { name: 'join_group', params: { group_id: ev.groupId.slice(0, VALUE_MAX) }, timestamp_micros: ts } } };
+      return {
+        ok: {
+          ...base,
+          event: { name: 'join_group', params: { group_id: ev.groupId.slice(0, VALUE_MAX) }, timestamp_micros: ts },
+        },
+      };
     case 'identify':
       return { skip: 'GA4 Measurement Protocol has no identify call (user_id rides on events)' };
     case 'alias':

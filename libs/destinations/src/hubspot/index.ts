@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { collect, unsupported, type Mapped } from '../core/collect';
-import { at, contextTraits, eventTimeIso, isJsonObject, snakeCase, str, type JsonObject, type JsonValue, type SegmentEvent } from '../core/event';
+import {
+  at,
+  contextTraits,
+  eventTimeIso,
+  isJsonObject,
+  snakeCase,
+  str,
+  type JsonObject,
+  type JsonValue,
+  type SegmentEvent,
+} from '../core/event';
 import { defaultClassify, isRecord, joinUrl, jsonRequest, parseJson, parseRetryAfter } from '../core/http';
 import type { Delivery, DeliveryVerdict, EventVerdict, HttpDestinationDefinition, HttpRequest } from '../core/types';
 
@@ -96,10 +106,13 @@ export function toHubSpot(ev: SegmentEvent, config: HubSpotConfig): Mapped<HubSp
     }
     case 'track': {
       const mapped = config.eventNames[ev.event];
-      const eventName = mapped ?? (config.portalId !== undefined ? `pe${config.portalId}_${snakeCase(ev.event)}` : undefined);
-      if (!eventName) return { skip: `no HubSpot custom event is mapped for "${ev.event}" (set eventNames or portalId)` };
+      const eventName =
+        mapped ?? (config.portalId !== undefined ? `pe${config.portalId}_${snakeCase(ev.event)}` : undefined);
+      if (!eventName)
+        return { skip: `no HubSpot custom event is mapped for "${ev.event}" (set eventNames or portalId)` };
       const email = emailOf(contextTraits(ev)) ?? (str(at(ev.properties, 'email')) ?? '').toLowerCase();
-      if (!email) return { skip: 'HubSpot associates events by email; none in context.traits.email or properties.email' };
+      if (!email)
+        return { skip: 'HubSpot associates events by email; none in context.traits.email or properties.email' };
       const properties: JsonObject = {};
       for (const [k, v] of Object.entries(ev.properties ?? {})) {
         const value = v === null ? undefined : propertyValue(v);
@@ -159,7 +172,8 @@ function classifyMultiStatus(body: unknown, delivery: Delivery<HttpRequest>): De
     });
   }
   if (Object.keys(events).length === 0 && errors.length > 0) {
-    for (const id of delivery.messageIds) events[id] = { kind: 'abort', reason: `HubSpot 207 with unattributed errors` };
+    for (const id of delivery.messageIds)
+      events[id] = { kind: 'abort', reason: `HubSpot 207 with unattributed errors` };
   }
   return Object.keys(events).length > 0 ? { kind: 'partial', events } : { kind: 'ok' };
 }
@@ -184,7 +198,12 @@ export const hubspot: HubSpotDef = {
       const path = kind === 'contact' ? '/crm/v3/objects/contacts/batch/upsert' : '/events/v3/send/batch';
       deliveries.push({
         messageIds: run.map((r) => r.messageId),
-        payload: jsonRequest('POST', joinUrl(config.baseUrl, path), { inputs }, { authorization: `Bearer ${config.accessToken}` }),
+        payload: jsonRequest(
+          'POST',
+          joinUrl(config.baseUrl, path),
+          { inputs },
+          { authorization: `Bearer ${config.accessToken}` },
+        ),
       });
       run = [];
       keys = new Set();

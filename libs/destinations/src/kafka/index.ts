@@ -6,7 +6,11 @@ import type { KafkaDestinationDefinition, KafkaRecord } from '../core/types';
 
 export const kafkaDestinationConfigSchema = z
   .object({
-    topic: z.string().min(1).max(249).regex(/^[A-Za-z0-9._-]+$/, 'Kafka topic names use [A-Za-z0-9._-]'),
+    topic: z
+      .string()
+      .min(1)
+      .max(249)
+      .regex(/^[A-Za-z0-9._-]+$/, 'Kafka topic names use [A-Za-z0-9._-]'),
     format: z.enum(['json', 'avro']).default('json'),
     /** Schema registry subject of the value schema (avro); default `<topic>-value`. */
     subject: z.string().min(1).optional(),

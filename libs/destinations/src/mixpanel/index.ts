@@ -5,19 +5,24 @@ import { anonymousIdOf, at, eventTimeMs, str, userIdOf, type JsonObject, type Se
 import { basicAuth, defaultClassify, isRecord, joinUrl, jsonRequest, parseJson } from '../core/http';
 import type { DeliveryVerdict, EventVerdict, HttpDestinationDefinition } from '../core/types';
 
-export const mixpanelConfigSchema = z.object({
-  projectToken: z.string().min(1),
-  /** Service account auth for /import (recommended); without it the project token is the Basic user. */
-  serviceAccount: z.object({ username: z.string().min(1), secret: z.string().min(1) }).optional(),
-  /** Required with a service account. */
-  projectId: z.string().min(1).optional(),
-  /** https://api.mixpanel.com, https://api-eu.mixpanel.com (EU), or a stand-in. */
-  baseUrl: z.string().url().default('https://api.mixpanel.com'),
-  /** /import takes up to 2,000 events (10 MB) per request. */
-  batchSize: z.number().int().min(1).max(2000).default(1000),
-  /** Group key for group calls (/groups). */
-  groupKey: z.string().min(1).default('company'),
-}).refine((c) => !c.serviceAccount || c.projectId, { message: 'projectId is required with a service account', path: ['projectId'] });
+export const mixpanelConfigSchema = z
+  .object({
+    projectToken: z.string().min(1),
+    /** Service account auth for /import (recommended); without it the project token is the Basic user. */
+    serviceAccount: z.object({ username: z.string().min(1), secret: z.string().min(1) }).optional(),
+    /** Required with a service account. */
+    projectId: z.string().min(1).optional(),
+    /** https://api.mixpanel.com, https://api-eu.mixpanel.com (EU), or a stand-in. */
+    baseUrl: z.string().url().default('https://api.mixpanel.com'),
+    /** /import takes up to 2,000 events (10 MB) per request. */
+    batchSize: z.number().int().min(1).max(2000).default(1000),
+    /** Group key for group calls (/groups). */
+    groupKey: z.string().min(1).default('company'),
+  })
+  .refine((c) => !c.serviceAccount || c.projectId, {
+    message: 'projectId is required with a service account',
+    path: ['projectId'],
+  });
 export type MixpanelConfig = z.infer<typeof mixpanelConfigSchema>;
 
 type Endpoint = 'import' | 'engage' | 'groups';
@@ -136,7 +141,9 @@ export const mixpanel: HttpDestinationDefinition<MixpanelConfig> = {
           : basicAuth(config.projectToken, '');
         return {
           messageIds,
-          payload: jsonRequest('POST', `${joinUrl(config.baseUrl, '/import')}?${params}`, records, { authorization: auth }),
+          payload: jsonRequest('POST', `${joinUrl(config.baseUrl, '/import')}?${params}`, records, {
+            authorization: auth,
+          }),
         };
       }
       return {
@@ -163,7 +170,11 @@ export const mixpanel: HttpDestinationDefinition<MixpanelConfig> = {
       for (const rec of info.failed_records) {
         if (!isRecord(rec) || typeof rec.index !== 'number') continue;
         const id = delivery.messageIds[rec.index];
-        if (id) events[id] = { kind: 'abort', reason: `Mixpanel 400: ${String(rec.field ?? '')} ${String(rec.message ?? '')}`.trim() };
+        if (id)
+          events[id] = {
+            kind: 'abort',
+            reason: `Mixpanel 400: ${String(rec.field ?? '')} ${String(rec.message ?? '')}`.trim(),
+          };
       }
       if (Object.keys(events).length > 0) return { kind: 'partial', events };
     }

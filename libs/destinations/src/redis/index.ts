@@ -29,7 +29,10 @@ function expire(config: RedisDestinationConfig, key: string): RedisCommand[] {
   return config.ttlSeconds ? [['EXPIRE', key, String(config.ttlSeconds)]] : [];
 }
 
-function commandsFor(ev: SegmentEvent, config: RedisDestinationConfig): RedisCommand[] | { skip: string } | { reject: string } {
+function commandsFor(
+  ev: SegmentEvent,
+  config: RedisDestinationConfig,
+): RedisCommand[] | { skip: string } | { reject: string } {
   const id = ev.userId || ev.anonymousId;
   if (!id) return { reject: 'event has neither userId nor anonymousId' };
   const p = config.keyPrefix;

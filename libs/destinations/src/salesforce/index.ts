@@ -23,7 +23,10 @@ export const salesforceConfigSchema = z.object({
   /** Where the token comes from: https://login.salesforce.com, test.salesforce.com, or the org's My Domain (client credentials). */
   loginUrl: z.string().url().default('https://login.salesforce.com'),
   auth: z.discriminatedUnion('flow', [passwordFlow, clientCredentials]),
-  apiVersion: z.string().regex(/^v\d+\.\d$/, 'like v59.0').default('v59.0'),
+  apiVersion: z
+    .string()
+    .regex(/^v\d+\.\d$/, 'like v59.0')
+    .default('v59.0'),
   /** sObject to upsert: Lead or Contact (or a custom object). */
   object: z.string().min(1).default('Lead'),
   /** External ID field the upsert matches on, and the trait that holds its value. */
@@ -80,7 +83,11 @@ export function salesforceFields(traits: JsonObject, config: SalesforceConfig): 
     const value = last ?? config.defaultLastName;
     if (value !== undefined) out.LastName = value;
   }
-  if (config.object === 'Lead' && (out.Company === undefined || out.Company === '') && config.defaultCompany !== undefined) {
+  if (
+    config.object === 'Lead' &&
+    (out.Company === undefined || out.Company === '') &&
+    config.defaultCompany !== undefined
+  ) {
     out.Company = config.defaultCompany;
   }
   return out;
@@ -107,7 +114,8 @@ function sfErrors(body: string): { errorCode: string; message: string }[] {
   const list = Array.isArray(parsed) ? parsed : isRecord(parsed) ? [parsed] : [];
   return list.filter(isRecord).map((e) => ({
     errorCode: typeof e.errorCode === 'string' ? e.errorCode : typeof e.error === 'string' ? e.error : 'UNKNOWN',
-    message: typeof e.message === 'string' ? e.message : typeof e.error_description === 'string' ? e.error_description : '',
+    message:
+      typeof e.message === 'string' ? e.message : typeof e.error_description === 'string' ? e.error_description : '',
   }));
 }
 
@@ -132,7 +140,10 @@ export const salesforceAuth: AuthStep<SalesforceConfig> = {
       if (isRecord(parsed) && typeof parsed.access_token === 'string' && typeof parsed.instance_url === 'string') {
         return { ok: true, token: { accessToken: parsed.access_token, baseUrl: parsed.instance_url } };
       }
-      return { ok: false, verdict: { kind: 'retry', reason: 'Salesforce token response without access_token/instance_url' } };
+      return {
+        ok: false,
+        verdict: { kind: 'retry', reason: 'Salesforce token response without access_token/instance_url' },
+      };
     }
     const verdict = defaultClassify(outcome);
     if (verdict.kind === 'ok') return { ok: false, verdict: { kind: 'retry', reason: 'unexpected token response' } };

@@ -34,7 +34,8 @@ function queryFor(ev: SegmentEvent): string {
   for (const [k, v] of Object.entries(flat)) {
     if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params.set(k, String(v));
   }
-  const extra = ev.type === 'identify' || ev.type === 'group' ? ev.traits : 'properties' in ev ? ev.properties : undefined;
+  const extra =
+    ev.type === 'identify' || ev.type === 'group' ? ev.traits : 'properties' in ev ? ev.properties : undefined;
   if (isJsonObject(extra)) {
     for (const [k, v] of Object.entries(extra)) {
       if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') params.set(k, String(v));
@@ -44,7 +45,9 @@ function queryFor(ev: SegmentEvent): string {
 }
 
 function sign(config: WebhookConfig, headers: Record<string, string>, payload: string): Record<string, string> {
-  return config.secret ? { ...headers, [config.signatureHeader.toLowerCase()]: webhookSignature(config.secret, payload) } : headers;
+  return config.secret
+    ? { ...headers, [config.signatureHeader.toLowerCase()]: webhookSignature(config.secret, payload) }
+    : headers;
 }
 
 export const webhook: HttpDestinationDefinition<WebhookConfig> = {

@@ -16,12 +16,34 @@ function makeEvents(count: number): SegmentEvent[] {
       userId: user,
       anonymousId: `anon-${user}`,
       timestamp: new Date(1_790_000_000_000 + i).toISOString(),
-      context: { ip: '203.0.113.9', locale: 'en-US', traits: { email: `${user}@example.com` }, page: { url: 'https://example.com/p' } },
+      context: {
+        ip: '203.0.113.9',
+        locale: 'en-US',
+        traits: { email: `${user}@example.com` },
+        page: { url: 'https://example.com/p' },
+      },
     };
     const r = i % 10;
-    if (r < 7) out.push({ ...base, type: 'track', event: 'Product Viewed', properties: { product_id: `p${i % 50}`, price: 9.99, category: 'socks', position: i % 20 } });
-    else if (r < 9) out.push({ ...base, type: 'identify', traits: { email: `${user}@example.com`, firstName: 'Ada', lastName: 'Lovelace', plan: 'pro' } });
-    else out.push({ ...base, type: 'page', name: 'Product', properties: { url: 'https://example.com/p', title: 'Product' } });
+    if (r < 7)
+      out.push({
+        ...base,
+        type: 'track',
+        event: 'Product Viewed',
+        properties: { product_id: `p${i % 50}`, price: 9.99, category: 'socks', position: i % 20 },
+      });
+    else if (r < 9)
+      out.push({
+        ...base,
+        type: 'identify',
+        traits: { email: `${user}@example.com`, firstName: 'Ada', lastName: 'Lovelace', plan: 'pro' },
+      });
+    else
+      out.push({
+        ...base,
+        type: 'page',
+        name: 'Product',
+        properties: { url: 'https://example.com/p', title: 'Product' },
+      });
   }
   return out;
 }
@@ -50,7 +72,12 @@ for (const [type, raw] of Object.entries(settings)) {
   dest.transform(events.slice(0, Math.min(size, 1000)));
   const t0 = process.hrtime.bigint();
   let deliveries = 0;
-  for (let i = 0; i < events.length; i += size) deliveries += dest.transform(events.slice(i, i + size)).deliveries.length;
+  for (let i = 0; i < events.length; i += size)
+    deliveries += dest.transform(events.slice(i, i + size)).deliveries.length;
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`${type.padEnd(11)} batch ${String(size).padStart(4)}  ${Math.round(n / secs).toLocaleString('en-US').padStart(10)} events/s  ${deliveries} deliveries`);
+  console.log(
+    `${type.padEnd(11)} batch ${String(size).padStart(4)}  ${Math.round(n / secs)
+      .toLocaleString('en-US')
+      .padStart(10)} events/s  ${deliveries} deliveries`,
+  );
 }

@@ -44,18 +44,31 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
           return { status: 404, body: { code: 404, error: 'Not found' }, accepted: false };
         }
         if (!isJsonContentType(req.headers)) {
-          return { status: 400, body: { code: 400, error: 'Invalid Content-Type header: must be application/json' }, accepted: false };
+          return {
+            status: 400,
+            body: { code: 400, error: 'Invalid Content-Type header: must be application/json' },
+            accepted: false,
+          };
         }
         const body = req.json;
-        if (!isRecord(body)) return { status: 400, body: { code: 400, error: 'Invalid JSON request body' }, accepted: false };
+        if (!isRecord(body))
+          return { status: 400, body: { code: 400, error: 'Invalid JSON request body' }, accepted: false };
         if (typeof body.api_key !== 'string' || body.api_key === '') {
-          return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'api_key' }, accepted: false };
+          return {
+            status: 400,
+            body: { code: 400, error: 'Request missing required field', missing_field: 'api_key' },
+            accepted: false,
+          };
         }
         if (!keys.has(body.api_key)) {
           return { status: 400, body: { code: 400, error: `Invalid API key: ${body.api_key}` }, accepted: false };
         }
         if (!Array.isArray(body.events)) {
-          return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'events' }, accepted: false };
+          return {
+            status: 400,
+            body: { code: 400, error: 'Request missing required field', missing_field: 'events' },
+            accepted: false,
+          };
         }
         if (body.events.length > MAX_EVENTS) {
           return { status: 413, body: { code: 413, error: 'Payload too large' }, accepted: false };
@@ -69,7 +82,8 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
           if (typeof ev.event_type !== 'string' || ev.event_type === '') addIndex(missing, 'event_type', i);
           const uid = ev.user_id;
           const did = ev.device_id;
-          if ((typeof uid !== 'string' || uid === '') && (typeof did !== 'string' || did === '')) addIndex(missing, 'user_id', i);
+          if ((typeof uid !== 'string' || uid === '') && (typeof did !== 'string' || did === ''))
+            addIndex(missing, 'user_id', i);
           if (typeof uid === 'string' && uid !== '' && uid.length < minLen) addIndex(invalid, 'user_id', i);
           if (typeof did === 'string' && did !== '' && did.length < minLen) addIndex(invalid, 'device_id', i);
           if (ev.time !== undefined && !Number.isInteger(ev.time)) addIndex(invalid, 'time', i);
@@ -97,7 +111,14 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
           if (indices.length > 0) {
             return {
               status: 429,
-              body: { code: 429, error: 'Too many requests for some devices and users', eps_threshold: 30, throttled_devices: devices, throttled_users: users, throttled_events: indices },
+              body: {
+                code: 429,
+                error: 'Too many requests for some devices and users',
+                eps_threshold: 30,
+                throttled_devices: devices,
+                throttled_users: users,
+                throttled_events: indices,
+              },
               accepted: false,
             };
           }
@@ -110,7 +131,12 @@ export async function startAmplitudeStandIn(opts: AmplitudeStandInOptions = {}):
         }
         return {
           status: 200,
-          body: { code: 200, events_ingested: body.events.length, payload_size_bytes: req.body.length, server_upload_time: Date.now() },
+          body: {
+            code: 200,
+            events_ingested: body.events.length,
+            payload_size_bytes: req.body.length,
+            server_upload_time: Date.now(),
+          },
           accepted: true,
         };
       },

@@ -18,7 +18,11 @@ function hasIdentifier(o: Record<string, unknown>): boolean {
   if (typeof o.external_id === 'string' && o.external_id !== '') return true;
   if (typeof o.braze_id === 'string' && o.braze_id !== '') return true;
   if (typeof o.email === 'string' && o.email !== '') return true;
-  return isRecord(o.user_alias) && typeof o.user_alias.alias_name === 'string' && typeof o.user_alias.alias_label === 'string';
+  return (
+    isRecord(o.user_alias) &&
+    typeof o.user_alias.alias_name === 'string' &&
+    typeof o.user_alias.alias_label === 'string'
+  );
 }
 
 function objectError(array: ArrayName, o: unknown): string | undefined {
@@ -30,7 +34,8 @@ function objectError(array: ArrayName, o: unknown): string | undefined {
   }
   if (array === 'purchases') {
     if (typeof o.product_id !== 'string' || o.product_id === '') return "'product_id' is required";
-    if (typeof o.currency !== 'string' || !/^[A-Z]{3}$/.test(o.currency)) return "'currency' must be a three-letter ISO-4217 code";
+    if (typeof o.currency !== 'string' || !/^[A-Z]{3}$/.test(o.currency))
+      return "'currency' must be a three-letter ISO-4217 code";
     if (typeof o.price !== 'number') return "'price' must be a number";
     if (typeof o.time !== 'string' || !Number.isFinite(Date.parse(o.time))) return "'time' must be an ISO-8601 string";
   }
@@ -69,9 +74,14 @@ export async function startBrazeStandIn(opts: BrazeStandInOptions = {}): Promise
         for (const name of ['attributes', 'events', 'purchases'] as const) {
           const list = body[name];
           if (list === undefined) continue;
-          if (!Array.isArray(list)) return { status: 400, body: { message: `'${name}' must be an array` }, accepted: false };
+          if (!Array.isArray(list))
+            return { status: 400, body: { message: `'${name}' must be an array` }, accepted: false };
           if (list.length > MAX_PER_ARRAY) {
-            return { status: 400, body: { message: `Received too many ${name} objects: at most ${MAX_PER_ARRAY} per request` }, accepted: false };
+            return {
+              status: 400,
+              body: { message: `Received too many ${name} objects: at most ${MAX_PER_ARRAY} per request` },
+              accepted: false,
+            };
           }
           list.forEach((o: unknown, index: number) => {
             const err = objectError(name, o);
@@ -83,7 +93,10 @@ export async function startBrazeStandIn(opts: BrazeStandInOptions = {}): Promise
         if (count === 0) {
           return {
             status: 400,
-            body: { message: "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.", errors },
+            body: {
+              message: "Valid data must be provided in the 'attributes', 'events', or 'purchases' fields.",
+              errors,
+            },
             accepted: false,
           };
         }

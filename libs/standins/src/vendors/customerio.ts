@@ -26,9 +26,12 @@ export async function startCustomerioStandIn(opts: CustomerioStandInOptions = {}
   const eventError = (body: unknown): string | undefined => {
     if (!isRecord(body)) return 'request body must be a JSON object';
     if (typeof body.name !== 'string' || body.name === '') return "missing required parameter 'name'";
-    if (body.timestamp !== undefined && (typeof body.timestamp !== 'number' || body.timestamp > 1e11)) return "'timestamp' must be a unix timestamp in seconds";
-    if (body.id !== undefined && (typeof body.id !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/i.test(body.id))) return "'id' must be a ULID";
-    if (body.type !== undefined && !['event', 'page', 'screen'].includes(String(body.type))) return "'type' must be event, page or screen";
+    if (body.timestamp !== undefined && (typeof body.timestamp !== 'number' || body.timestamp > 1e11))
+      return "'timestamp' must be a unix timestamp in seconds";
+    if (body.id !== undefined && (typeof body.id !== 'string' || !/^[0-9A-HJKMNP-TV-Z]{26}$/i.test(body.id)))
+      return "'id' must be a ULID";
+    if (body.type !== undefined && !['event', 'page', 'screen'].includes(String(body.type)))
+      return "'type' must be event, page or screen";
     return undefined;
   };
 
@@ -65,12 +68,16 @@ export async function startCustomerioStandIn(opts: CustomerioStandInOptions = {}
           const err = eventError(req.json);
           if (err) return bad(400, err);
           const body = req.json as Record<string, unknown>;
-          activities.push({ ...(typeof body.anonymous_id === 'string' ? { anonymousId: body.anonymous_id } : {}), event: body });
+          activities.push({
+            ...(typeof body.anonymous_id === 'string' ? { anonymousId: body.anonymous_id } : {}),
+            event: body,
+          });
           return { status: 200, body: {}, accepted: true };
         }
         if (req.path === '/api/v1/merge_customers' && req.method === 'POST') {
           const body = req.json;
-          if (!isRecord(body) || !isRecord(body.primary) || !isRecord(body.secondary)) return bad(400, "'primary' and 'secondary' are required");
+          if (!isRecord(body) || !isRecord(body.primary) || !isRecord(body.secondary))
+            return bad(400, "'primary' and 'secondary' are required");
           merges.push({ primary: body.primary, secondary: body.secondary });
           return { status: 200, body: {}, accepted: true };
         }
