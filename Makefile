@@ -19,7 +19,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-install: node_modules/.installed ## install npm packages, Kafka jars and the Python readers
+install: node_modules/.installed ## install npm packages, Kafka jars, the Python readers (and Debian packages, as root)
+	@bash $(STACK) system
 	@bash $(STACK) fetch-kafka
 	@bash $(STACK) python
 

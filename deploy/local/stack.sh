@@ -100,6 +100,23 @@ stop_kafka() { stop_pidfile "$RUN_DIR/kafka-$KAFKA_PORT.pid" kafka; }
 
 reset_kafka() { stop_kafka; rm -rf "$KAFKA_DATA"; }
 
+# Debian packages the stack and tests need: a JRE and Maven for Kafka, the venv
+# module for the Python readers, redis-server for the Redis destination's tests.
+system_packages() {
+  local need=()
+  command -v java >/dev/null || need+=(default-jre-headless)
+  command -v mvn >/dev/null || need+=(maven)
+  python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+  command -v redis-server >/dev/null || need+=(redis-server)
+  if [ ${#need[@]} -eq 0 ]; then return 0; fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    log "missing system packages: ${need[*]} (install them with your package manager)"; exit 1
+  fi
+  log "installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
+
 python_env() {
   if [ -f "$VENV/.complete" ]; then return 0; fi
   log "installing the Python test readers and the S3 stand-in into $VENV"
@@ -133,6 +150,7 @@ stop_service() { stop_pidfile "$RUN_DIR/$1.pid" "$1"; }
 
 cmd=${1:-}; shift || true
 case "$cmd" in
+  system) system_packages ;;
   fetch-kafka) fetch_kafka ;;
   kafka) start_kafka ;;
   kafka-stop) stop_kafka ;;
@@ -143,5 +161,5 @@ case "$cmd" in
   service) start_service "$@" ;;
   service-stop) stop_service "$@" ;;
   wait-port) wait_port "$@" ;;
-  *) echo "usage: $0 {fetch-kafka|kafka|kafka-stop|kafka-reset|python|s3|s3-stop|service NAME ENTRY [ENV..]|service-stop NAME|wait-port PORT NAME}" >&2; exit 2 ;;
+  *) echo "usage: $0 {system|fetch-kafka|kafka|kafka-stop|kafka-reset|python|s3|s3-stop|service NAME ENTRY [ENV..]|service-stop NAME|wait-port PORT NAME}" >&2; exit 2 ;;
 esac
