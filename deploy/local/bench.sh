@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make bench`: a local stack on bench ports, then every benchmark under bench/
+# (or the ones named: `make bench BENCH="gateway router"`), then stop it again.
+# Figures print to stdout; docs/benchmarks.md records them with the machine.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+STACK="$ROOT/deploy/local/stack.sh"
+export SLUICE_LOCAL="${SLUICE_LOCAL:-$ROOT/.local}"
+export KAFKA_PORT="${BENCH_KAFKA_PORT:-29092}"
+export KAFKA_CONTROLLER_PORT=$((KAFKA_PORT + 1))
+export S3_PORT="${BENCH_S3_PORT:-29000}"
+REGISTRY_PORT="${BENCH_REGISTRY_PORT:-28081}"
+export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export SCHEMA_REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT"
+export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export SLUICE_PYTHON="$SLUICE_LOCAL/venv/bin/python"
+export LOG_LEVEL="${LOG_LEVEL:-warn}" KAFKAJS_NO_PARTITIONER_WARNING=1
+
+cleanup() {
+  local rc=$?
+  bash "$STACK" service-stop bench-schema-registry || true
+  bash "$STACK" s3-stop || true
+  bash "$STACK" kafka-stop || true
+  exit $rc
+}
+trap cleanup EXIT INT TERM
+
+bash "$STACK" kafka-reset
+bash "$STACK" kafka
+bash "$STACK" s3
+bash "$STACK" service bench-schema-registry services/schema-registry/src/main.ts \
+  PORT="$REGISTRY_PORT" KAFKA_BROKERS="$KAFKA_BROKERS" LOG_LEVEL=warn
+bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), node $(node -v)"
+selected="${BENCH:-}"
+for entry in bench/*/run.ts; do
+  name="$(basename "$(dirname "$entry")")"
+  if [ -n "$selected" ] && [[ " $selected " != *" $name "* ]]; then continue; fi
+  echo "=== bench: $name"
+  node --import tsx "$entry"
+done
