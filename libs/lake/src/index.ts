@@ -1,0 +1,6 @@
+export * from './types';
+export * from './naming';
+export * from './flatten';
+export * from './rows';
+export * from './schema';
+export * from './parquet';
