@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tableToIPC, tableFromArrays, vectorFromArray, Bool, Float64, Int64, Utf8, TimestampMicrosecond, Table as ArrowTable } from 'apache-arrow';
+import { tableToIPC, tableFromArrays, vectorFromArray, Vector, Bool, Float64, Int64, Utf8, TimestampMicrosecond, Table as ArrowTable } from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { evolveSchema, mapEvents, parseTimestamp, writeParquet, Row, TableSchema } from '../../libs/lake/src';
 import { makeEvents } from './events';
@@ -33,7 +33,7 @@ async function viaHyparquet(schema: TableSchema, rows: Row[], file: string): Pro
 }
 
 function viaWasm(schema: TableSchema, rows: Row[], file: string): void {
-  const cols: Record<string, ReturnType<typeof vectorFromArray>> = {};
+  const cols: Record<string, Vector> = {};
   for (const [name, type] of Object.entries(schema)) {
     switch (type) {
       case 'int':

@@ -4,3 +4,7 @@ export * from './flatten';
 export * from './rows';
 export * from './schema';
 export * from './parquet';
+export * from './store';
+export * from './merge';
+export * from './delta';
+export * from './lake';
