@@ -190,7 +190,8 @@ export async function readParquet(bytes: Uint8Array): Promise<Row[]> {
       const v = object[key];
       if (v === null || v === undefined) continue;
       if (typeof v === 'bigint') row[key] = Number(v);
-      else if (v instanceof Date) row[key] = v.toISOString();
+      // hyparquet may run in another realm (see esm.ts): no instanceof Date.
+      else if (Object.prototype.toString.call(v) === '[object Date]') row[key] = (v as Date).toISOString();
       else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') row[key] = v;
       else row[key] = JSON.stringify(v);
     }

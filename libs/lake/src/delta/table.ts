@@ -148,8 +148,13 @@ export class DeltaTable {
       newer.push({ version: v, actions });
     }
     if (newer.length > 0) state = applyCommits(state, newer);
-    this.cached = state;
+    this.remember(state);
     return state;
+  }
+
+  /** Concurrent calls may finish out of order: keep the newest state. */
+  private remember(state: TableState): void {
+    if (!this.cached || state.version > this.cached.version) this.cached = state;
   }
 
   private async readCommit(version: number): Promise<Action[] | undefined> {
@@ -273,7 +278,7 @@ export class DeltaTable {
       const version = state.version + 1;
       const result = await this.store.putIfAbsent(this.key(commitFileName(version)), new TextEncoder().encode(serializeCommit(actions)));
       if (result === 'created') {
-        this.cached = applyCommits(state, [{ version, actions }]);
+        this.remember(applyCommits(state, [{ version, actions }]));
         return {
           status: 'committed',
           version,
