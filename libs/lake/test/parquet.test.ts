@@ -1,9 +1,9 @@
-import { readParquet, writeParquet } from '../src';
+import { readParquet, Row, writeParquet } from '../src';
 
 describe('writeParquet', () => {
   it('round-trips every type with nulls and computes Delta stats', async () => {
     const schema = { id: 'string', n: 'int', f: 'float', b: 'boolean', t: 'timestamp', empty: 'string' } as const;
-    const rows = [
+    const rows: Row[] = [
       { id: 'a', n: 5, f: 1.5, b: true, t: '2026-11-22T01:00:00.123Z' },
       { id: 'b', n: -3, b: false, t: '2026-11-22T03:00:00.000Z' },
       { id: 'c', f: -2.25 },
