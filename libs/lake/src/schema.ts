@@ -19,8 +19,26 @@ export const STANDARD_COLUMN_TYPES: Readonly<Record<string, ColumnType>> = {
 const ISO_TIMESTAMP =
   /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
+/** `YYYY-MM-DDTHH:MM:SS.sssZ`, the form `toISOString` writes (a cheap shape check). */
+function isCanonicalTimestamp(value: string): boolean {
+  return (
+    value.length === 24 &&
+    value.charCodeAt(23) === 90 /* Z */ &&
+    value.charCodeAt(10) === 84 /* T */ &&
+    value.charCodeAt(4) === 45 &&
+    value.charCodeAt(7) === 45 &&
+    value.charCodeAt(13) === 58 &&
+    value.charCodeAt(16) === 58 &&
+    value.charCodeAt(19) === 46
+  );
+}
+
 /** Milliseconds since the epoch of an ISO-8601 date-time (no zone = UTC), or undefined. */
 export function parseTimestamp(value: string): number | undefined {
+  if (isCanonicalTimestamp(value)) {
+    const ms = Date.parse(value);
+    if (!Number.isNaN(ms)) return ms;
+  }
   if (value.length < 16 || value.length > 40 || !ISO_TIMESTAMP.test(value)) return undefined;
   let s = value.replace(' ', 'T');
   if (!/(?:Z|[+-]\d{2}(?::?\d{2})?)$/i.test(s)) s += 'Z';
@@ -61,6 +79,7 @@ export function coerce(value: Exclude<Scalar, null>, target: ColumnType): Coerce
       return typeof value === 'number' ? { ok: true, value } : { ok: false };
     case 'timestamp': {
       if (typeof value !== 'string') return { ok: false };
+      if (isCanonicalTimestamp(value) && !Number.isNaN(Date.parse(value))) return { ok: true, value };
       const ms = parseTimestamp(value);
       return ms === undefined ? { ok: false } : { ok: true, value: new Date(ms).toISOString() };
     }
@@ -83,6 +102,7 @@ export interface EvolveOptions {
 
 export interface EvolveResult {
   newSchema: TableSchema;
+  /** Rows fitting the new schema; an uncoercible value is NULL. Rows needing no change are the input objects (never modified). */
   coercedRows: Row[];
   discards: DiscardRow[];
   schemaChanges: SchemaChange[];
@@ -110,29 +130,45 @@ export function evolveSchema(current: TableSchema, rows: readonly Row[], options
   const discards: DiscardRow[] = [];
   const coercedRows: Row[] = new Array<Row>(rows.length);
 
+  const discard = (row: Row, column: string, value: Exclude<Scalar, null>, reason: string): void => {
+    const receivedAt = row.received_at;
+    const receivedMs = typeof receivedAt === 'string' ? parseTimestamp(receivedAt) : undefined;
+    discards.push({
+      table_name: options.table,
+      row_id: typeof row.id === 'string' ? row.id : row.id == null ? null : String(row.id),
+      column_name: column,
+      column_value: display(value),
+      received_at: receivedMs === undefined ? null : new Date(receivedMs).toISOString(),
+      uuid_ts: options.uuidTs,
+      reason,
+    });
+  };
+
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    const out: Row = {};
-    const discard = (column: string, value: Exclude<Scalar, null>, reason: string): void => {
-      const receivedAt = row.received_at;
-      const receivedMs = typeof receivedAt === 'string' ? parseTimestamp(receivedAt) : undefined;
-      discards.push({
-        table_name: options.table,
-        row_id: typeof row.id === 'string' ? row.id : row.id == null ? null : String(row.id),
-        column_name: column,
-        column_value: display(value),
-        received_at: receivedMs === undefined ? null : new Date(receivedMs).toISOString(),
-        uuid_ts: options.uuidTs,
-        reason,
-      });
-    };
+    // Copy on write: a row whose values all fit is passed through as is.
+    let out: Row | undefined;
     for (const column in row) {
       const value = row[column];
       if (value === null || value === undefined) continue;
       let type = schema[column];
+      // Fast paths: the value already has the column's type.
+      if (type === 'string') {
+        if (typeof value !== 'string') (out ??= { ...row })[column] = String(value);
+        continue;
+      }
+      if (
+        (type === 'float' && typeof value === 'number') ||
+        (type === 'boolean' && typeof value === 'boolean') ||
+        (type === 'int' && typeof value === 'number' && Number.isSafeInteger(value)) ||
+        (type === 'timestamp' && typeof value === 'string' && isCanonicalTimestamp(value) && !Number.isNaN(Date.parse(value)))
+      ) {
+        continue;
+      }
       if (type === undefined) {
         if (columnCount >= maxColumns) {
-          discard(column, value, `column limit of ${maxColumns} reached for table ${options.table}`);
+          discard(row, column, value, `column limit of ${maxColumns} reached for table ${options.table}`);
+          delete (out ??= { ...row })[column];
           continue;
         }
         const fixedType = fixed[column];
@@ -150,10 +186,14 @@ export function evolveSchema(current: TableSchema, rows: readonly Row[], options
         type = 'float';
       }
       const result = coerce(value, type);
-      if (result.ok) out[column] = result.value;
-      else discard(column, value, `cannot coerce ${inferType(value)} to ${type}`);
+      if (result.ok) {
+        if (result.value !== value) (out ??= { ...row })[column] = result.value;
+      } else {
+        discard(row, column, value, `cannot coerce ${inferType(value)} to ${type}`);
+        delete (out ??= { ...row })[column];
+      }
     }
-    coercedRows[r] = out;
+    coercedRows[r] = out ?? row;
   }
   return { newSchema: schema, coercedRows, discards, schemaChanges: changes };
 }
