@@ -8,3 +8,4 @@ export * from './store';
 export * from './merge';
 export * from './delta';
 export * from './lake';
+export * from './parquet-sink';

@@ -1,7 +1,11 @@
 import { DeltaTable, CommitOutcome, DeltaTableOptions } from './delta/table';
 import { mapEvents, MappedBatch, USERS_TABLE, WarehouseEvent } from './rows';
 import { ObjectStore } from './store/types';
-import { DISCARDS_TABLE, DiscardRow, Row } from './types';
+import { STANDARD_COLUMN_TYPES } from './schema';
+import { DISCARDS_SCHEMA, DISCARDS_TABLE, DiscardRow, Row } from './types';
+
+/** Types of the discards table: every column fixed. */
+export const DISCARDS_FIXED_TYPES = { ...STANDARD_COLUMN_TYPES, ...DISCARDS_SCHEMA };
 
 export interface DeltaLakeOptions {
   /** Folder inside the store that holds the tables (e.g. `warehouse`); default the store root. */
@@ -51,6 +55,8 @@ export class DeltaLake {
         ...this.options.table,
         name,
         maxColumns: name === DISCARDS_TABLE ? undefined : this.options.maxColumns,
+        fixedTypes: name === DISCARDS_TABLE ? DISCARDS_FIXED_TYPES : undefined,
+        initialSchema: name === DISCARDS_TABLE ? DISCARDS_SCHEMA : undefined,
         merge: name === USERS_TABLE ? { key: 'id', orderBy: 'received_at' } : undefined,
       });
       this.tables.set(name, table);

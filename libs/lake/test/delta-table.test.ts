@@ -145,3 +145,27 @@ describe('DeltaTable on a local folder', () => {
     expect(await liveRows(lake.table('discards'))).toHaveLength(2);
   });
 });
+
+describe('discards table types', () => {
+  it('keeps column_value a string even when the first discarded value looks like a timestamp', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-delta-'));
+    try {
+      const lake = new DeltaLake(new LocalFolderStore(dir));
+      await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'a', properties: { n: 1 } }], { appId: 'l', version: 1, uuidTs });
+      await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'b', properties: { n: '2026-11-22T01:00:00Z' } }], { appId: 'l', version: 2, uuidTs });
+      const out = await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'c', properties: { n: 'text' } }], { appId: 'l', version: 3, uuidTs });
+      expect(out.tables.discards).toMatchObject({ status: 'committed', discards: [] });
+      expect((await lake.table('discards').state()).schema).toEqual({
+        table_name: 'string',
+        row_id: 'string',
+        column_name: 'string',
+        column_value: 'string',
+        received_at: 'timestamp',
+        uuid_ts: 'timestamp',
+        reason: 'string',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

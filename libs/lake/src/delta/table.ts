@@ -3,7 +3,7 @@ import { collapseByKey, mergeRow } from '../merge';
 import { ParquetWriteSettings, readParquet, writeParquet } from '../parquet';
 import { evolveSchema, SchemaChange } from '../schema';
 import { ObjectStore } from '../store/types';
-import { DiscardRow, Row, TableSchema } from '../types';
+import { ColumnType, DiscardRow, Row, TableSchema } from '../types';
 import {
   Action,
   AddAction,
@@ -34,6 +34,10 @@ export interface DeltaTableOptions {
   /** Table name used in discard rows (defaults to the last part of the path). */
   name?: string;
   maxColumns?: number;
+  /** Schema a new table starts with (columns in this order even before values arrive). */
+  initialSchema?: TableSchema;
+  /** Column types fixed whatever the first value looks like (default: the standard columns). */
+  fixedTypes?: Readonly<Record<string, ColumnType>>;
   /** Optimistic-concurrency attempts before giving up (default 100). */
   maxAttempts?: number;
   /** Keep one row per key (remove + add of the files holding a changed key). */
@@ -195,7 +199,7 @@ export class DeltaTable {
   private async commitOnce(input: CommitBatchInput): Promise<CommitOutcome> {
     const maxAttempts = this.options.maxAttempts ?? 100;
     const uuidTs = input.uuidTs ?? new Date(this.now()).toISOString();
-    const evolveOptions = { table: this.name, uuidTs, maxColumns: this.options.maxColumns };
+    const evolveOptions = { table: this.name, uuidTs, maxColumns: this.options.maxColumns, fixedTypes: this.options.fixedTypes };
     // Append tables: a data file written for one base schema is reused on retries with the same schema.
     let reusable: { base: TableSchema; add: { add: AddAction } } | undefined;
 
@@ -206,7 +210,8 @@ export class DeltaTable {
         const { discards } = evolveSchema(state.schema, input.rows, evolveOptions);
         return { status: 'skipped', appliedVersion: applied, discards };
       }
-      const evolved = evolveSchema(state.schema, input.rows, evolveOptions);
+      const base = state.version < 0 ? (this.options.initialSchema ?? {}) : state.schema;
+      const evolved = evolveSchema(base, input.rows, evolveOptions);
       const schema = evolved.newSchema;
       const now = this.now();
       const actions: Action[] = [

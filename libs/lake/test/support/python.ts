@@ -40,3 +40,13 @@ export function sluiceType(arrowType: string): string {
   if (arrowType.startsWith('timestamp[us')) return 'timestamp';
   return arrowType;
 }
+
+/** Runs a Python snippet (argv[1..] = args) and parses its JSON output. */
+export function runPython<T>(code: string, args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    execFile(PYTHON, ['-c', code, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${PYTHON} failed: ${stderr || error.message}`));
+      else resolve(JSON.parse(stdout) as T);
+    });
+  });
+}
