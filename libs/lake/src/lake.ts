@@ -100,7 +100,11 @@ export class DeltaLake {
       const outcome = outcomes[name]!;
       if (outcome.status !== 'failed') discards.push(...outcome.discards);
     }
-    if (discards.length > 0) {
+    // The discards are committed only once every table has the batch: a retry
+    // of a partly failed batch recomputes them (skipped tables included), and
+    // the discards table's own txn keeps them from being written twice.
+    const tablesFailed = names.some((name) => outcomes[name]!.status === 'failed');
+    if (discards.length > 0 && !tablesFailed) {
       outcomes[DISCARDS_TABLE] = await this.table(DISCARDS_TABLE).commitBatch({
         appId: input.appId,
         version: input.version,

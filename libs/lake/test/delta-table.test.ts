@@ -169,3 +169,47 @@ describe('discards table types', () => {
     }
   });
 });
+
+describe('a batch that fails on one table', () => {
+  it('commits its discards only when the retry has every table', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-delta-'));
+    try {
+      const inner = new LocalFolderStore(dir);
+      let failTable: string | undefined = 'b';
+      const flaky = {
+        url: inner.url,
+        get: (k: string) => inner.get(k),
+        list: (p: string) => inner.list(p),
+        delete: (k: string) => inner.delete(k),
+        put: (k: string, v: Uint8Array) => inner.put(k, v),
+        putIfAbsent: async (k: string, v: Uint8Array) => {
+          if (failTable && k.startsWith(`${failTable}/_delta_log/`)) {
+            throw Object.assign(new Error('store unavailable'), { retriable: true });
+          }
+          return inner.putIfAbsent(k, v);
+        },
+      };
+      await new DeltaLake(inner).writeEvents(
+        [{ type: 'track', event: 'A', messageId: 'a0', properties: { n: 1 } }, { type: 'track', event: 'B', messageId: 'b0', properties: { n: 1 } }],
+        { appId: 'l', version: 1, uuidTs },
+      );
+      const events = [
+        { type: 'track', event: 'A', messageId: 'a1', properties: { n: 'bad-a' } },
+        { type: 'track', event: 'B', messageId: 'b1', properties: { n: 'bad-b' } },
+      ];
+      const failed = await new DeltaLake(flaky).writeEvents(events, { appId: 'l', version: 2, uuidTs });
+      expect(failed).toMatchObject({ status: 'failed', retriable: true });
+      expect(failed.tables.a).toMatchObject({ status: 'committed' });
+      expect(failed.tables.discards).toBeUndefined();
+      failTable = undefined;
+      const retry = await new DeltaLake(flaky).writeEvents(events, { appId: 'l', version: 2, uuidTs });
+      expect(retry.status).toBe('ok');
+      expect(retry.tables.a).toMatchObject({ status: 'skipped' });
+      expect(retry.tables.b).toMatchObject({ status: 'committed' });
+      const discards = await liveRows(new DeltaLake(inner).table('discards'));
+      expect(discards.map((d) => d.column_value).sort()).toEqual(['bad-a', 'bad-b']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
