@@ -213,3 +213,33 @@ describe('a batch that fails on one table', () => {
     }
   });
 });
+
+describe('checkpoints', () => {
+  it('writes a Parquet checkpoint every N commits and reads the table from it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-delta-'));
+    try {
+      const store = new LocalFolderStore(dir);
+      const table = new DeltaTable(store, 't', { checkpointInterval: 5 });
+      const outcomes = [];
+      for (let v = 1; v <= 12; v++) {
+        outcomes.push(await table.commitBatch({ appId: 'a', version: v, rows: rows(v * 10, 2, (i): Row => (v > 6 ? { extra: `x${i}` } : {})), uuidTs }));
+      }
+      expect(outcomes.map((o) => (o.status === 'committed' ? (o.checkpoint ?? '-') : o.status))).toEqual(
+        ['-', '-', '-', '-', '-', 'written', '-', '-', '-', '-', 'written', '-'],
+      );
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 't/_delta_log/_last_checkpoint'), 'utf8'))).toEqual({ version: 10, size: 1 + 1 + 1 + 11 });
+      // Without the commits before the checkpoint, a new reader still has everything.
+      for (let v = 0; v <= 10; v++) fs.rmSync(path.join(dir, `t/_delta_log/${String(v).padStart(20, '0')}.json`));
+      const fresh = new DeltaTable(store, 't');
+      const state = await fresh.state();
+      expect(state.version).toBe(11);
+      expect(state.schema).toEqual({ id: 'string', received_at: 'timestamp', n: 'int', extra: 'string' });
+      expect(Object.fromEntries(state.txns)).toEqual({ a: 12 });
+      expect(state.files.size).toBe(12);
+      expect(await fresh.commitBatch({ appId: 'a', version: 12, rows: rows(0, 1), uuidTs })).toMatchObject({ status: 'skipped' });
+      expect((await liveRows(fresh)).length).toBe(24);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,6 +4,7 @@ import { ParquetWriteSettings, readParquet, writeParquet } from '../parquet';
 import { evolveSchema, SchemaChange } from '../schema';
 import { ObjectStore } from '../store/types';
 import { ColumnType, DiscardRow, Row, TableSchema } from '../types';
+import { checkpointFileName, LAST_CHECKPOINT, readCheckpoint, writeCheckpoint } from './checkpoint';
 import {
   Action,
   AddAction,
@@ -43,6 +44,8 @@ export interface DeltaTableOptions {
   /** Keep one row per key (remove + add of the files holding a changed key). */
   merge?: MergeSettings;
   parquet?: ParquetWriteSettings;
+  /** Write a Parquet checkpoint every N commits (default 10; 0 = never). */
+  checkpointInterval?: number;
   /** Clock, for tests. */
   now?: () => number;
 }
@@ -68,6 +71,8 @@ export type CommitOutcome =
       filesRemoved: number;
       schemaChanges: SchemaChange[];
       discards: DiscardRow[];
+      /** Set when this commit's version is a checkpoint version. */
+      checkpoint?: 'written' | 'failed';
     }
   /** The table has already applied this appId at this version or later: nothing written. */
   | { status: 'skipped'; appliedVersion: number; discards: DiscardRow[] }
@@ -102,7 +107,8 @@ function toError(error: unknown): Error {
  * One Delta table in an object store: replays its log into a TableState and
  * commits batches with optimistic concurrency (put-if-absent of the next
  * `_delta_log/%020d.json`; on conflict re-read, re-check, retry as N+1).
- * Checkpoints are not written: the JSON-only log is valid Delta.
+ * Every `checkpointInterval` commits a Parquet checkpoint and `_last_checkpoint`
+ * are written; a reader starts from the last checkpoint when there is one.
  */
 export class DeltaTable {
   readonly name: string;
@@ -127,24 +133,7 @@ export class DeltaTable {
   /** The table's state at its latest version (reads only commits newer than the last call). */
   async state(): Promise<TableState> {
     let state = this.cached;
-    if (!state) {
-      const keys = await this.store.list(this.key(`${DELTA_LOG_DIR}/`));
-      const versions = keys
-        .map((k) => versionOfCommitFile(k))
-        .filter((v): v is number => v !== undefined)
-        .sort((a, b) => a - b);
-      state = emptyState();
-      if (versions.length > 0) {
-        if (versions[0] !== 0) {
-          throw new Error(`${this.store.url}/${this.path}: log starts at version ${versions[0]}; reading checkpoints is not supported`);
-        }
-        // Only a contiguous run from 0 counts; a later gap is filled by the polling below.
-        let last = 0;
-        while (last + 1 < versions.length && versions[last + 1] === last + 1) last++;
-        const commits = await mapLimit(versions.slice(0, last + 1), READ_CONCURRENCY, (v) => this.readCommit(v));
-        state = applyCommits(state, commits.map((c, i) => ({ version: i, actions: c! })));
-      }
-    }
+    if (!state) state = (await this.fromCheckpoint()) ?? (await this.fromLog());
     const newer: { version: number; actions: Action[] }[] = [];
     for (let v = state.version + 1; ; v++) {
       const actions = await this.readCommit(v);
@@ -154,6 +143,59 @@ export class DeltaTable {
     if (newer.length > 0) state = applyCommits(state, newer);
     this.remember(state);
     return state;
+  }
+
+  /** The state at the last checkpoint, or undefined when there is none (or it cannot be read). */
+  private async fromCheckpoint(): Promise<TableState | undefined> {
+    try {
+      const hint = await this.store.get(this.key(LAST_CHECKPOINT));
+      if (!hint) return undefined;
+      const { version } = JSON.parse(new TextDecoder().decode(hint)) as { version?: unknown };
+      if (typeof version !== 'number' || !Number.isSafeInteger(version)) return undefined;
+      const bytes = await this.store.get(this.key(checkpointFileName(version)));
+      if (!bytes) return undefined;
+      const state = await readCheckpoint(bytes, version);
+      return state.protocol && state.metadata ? state : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The state replayed from commit 0. */
+  private async fromLog(): Promise<TableState> {
+    const keys = await this.store.list(this.key(`${DELTA_LOG_DIR}/`));
+    const versions = keys
+      .map((k) => versionOfCommitFile(k))
+      .filter((v): v is number => v !== undefined)
+      .sort((a, b) => a - b);
+    let state = emptyState();
+    if (versions.length > 0) {
+      if (versions[0] !== 0) {
+        throw new Error(`${this.store.url}/${this.path}: log starts at version ${versions[0]} and no readable checkpoint`);
+      }
+      // Only a contiguous run from 0 counts; a later gap is filled by polling.
+      let last = 0;
+      while (last + 1 < versions.length && versions[last + 1] === last + 1) last++;
+      const commits = await mapLimit(versions.slice(0, last + 1), READ_CONCURRENCY, (v) => this.readCommit(v));
+      state = applyCommits(state, commits.map((c, i) => ({ version: i, actions: c! })));
+    }
+    return state;
+  }
+
+  /** Writes checkpoint `state.version` and points `_last_checkpoint` at it (unless a newer one is there). */
+  private async checkpoint(state: TableState): Promise<'written' | 'failed'> {
+    try {
+      const { bytes, rows } = writeCheckpoint(state);
+      await this.store.putIfAbsent(this.key(checkpointFileName(state.version)), bytes);
+      const hint = await this.store.get(this.key(LAST_CHECKPOINT));
+      const current = hint ? (JSON.parse(new TextDecoder().decode(hint)) as { version?: number }).version ?? -1 : -1;
+      if (current < state.version) {
+        await this.store.put(this.key(LAST_CHECKPOINT), new TextEncoder().encode(JSON.stringify({ version: state.version, size: rows })));
+      }
+      return 'written';
+    } catch {
+      return 'failed';
+    }
   }
 
   /** Concurrent calls may finish out of order: keep the newest state. */
@@ -283,8 +325,12 @@ export class DeltaTable {
       const version = state.version + 1;
       const result = await this.store.putIfAbsent(this.key(commitFileName(version)), new TextEncoder().encode(serializeCommit(actions)));
       if (result === 'created') {
-        this.remember(applyCommits(state, [{ version, actions }]));
+        const committed = applyCommits(state, [{ version, actions }]);
+        this.remember(committed);
+        const interval = this.options.checkpointInterval ?? 10;
+        const checkpoint = interval > 0 && version > 0 && version % interval === 0 ? await this.checkpoint(committed) : undefined;
         return {
+          ...(checkpoint ? { checkpoint } : {}),
           status: 'committed',
           version,
           attempts: attempt,

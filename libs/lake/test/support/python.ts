@@ -12,10 +12,11 @@ export interface TableReport {
   by_id?: Record<string, Record<string, unknown>>;
   duckdb_rows: number;
   duckdb_types?: Record<string, string>;
+  txn: Record<string, number | null>;
 }
 
 export interface ReadArgs {
-  tables: { uri: string; ids?: string[] }[];
+  tables: { uri: string; ids?: string[]; txn_apps?: string[] }[];
   storage_options?: Record<string, string>;
   s3?: { endpoint: string; bucket: string; key: string; secret: string; region: string };
 }

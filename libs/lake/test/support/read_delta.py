@@ -49,7 +49,7 @@ def main():
             "history": len(dt.history()),
             "schema": {f.name: str(f.type) for f in table.schema},
             "rows": table.num_rows,
-            "txn": {},
+            "txn": {app: dt.transaction_version(app) for app in spec.get("txn_apps") or []},
         }
         if "id" in table.column_names:
             info["distinct_ids"] = con.execute("select count(distinct id) from t").fetchone()[0]

@@ -207,3 +207,21 @@ export async function racingWriters(fx: Fixture, concurrent: boolean): Promise<v
   expect(r.distinct_ids).toBe(200);
   expect(r.duckdb_rows).toBe(200);
 }
+
+/** Checkpoints every 5 commits; with the commits before the last checkpoint deleted, delta-rs still reads it all. */
+export async function checkpoints(fx: Fixture): Promise<void> {
+  const table = new DeltaTable(fx.store, 'cp/t', { checkpointInterval: 5 });
+  for (let v = 1; v <= 12; v++) {
+    const rows: Row[] = Array.from({ length: 5 }, (_, k) => ({ id: `r-${v}-${k}`, received_at: uuidTs, n: k, ...(v > 8 ? { late: v * 1.5 } : {}) }));
+    expect(await table.commitBatch({ appId: 'loader-cp', version: v, rows, uuidTs })).toMatchObject({ status: 'committed' });
+  }
+  for (let v = 0; v <= 10; v++) await fx.store.delete(`cp/t/_delta_log/${String(v).padStart(20, '0')}.json`);
+  const out = await readDelta({ ...fx.reader, tables: [{ uri: fx.uri('cp/t'), txn_apps: ['loader-cp'] }] });
+  const r = Object.values(out)[0]!;
+  expect(r).toMatchObject({ version: 11, rows: 60, distinct_ids: 60, duckdb_rows: 60, txn: { 'loader-cp': 12 } });
+  expect(sluiceType(r.schema.late!)).toBe('float');
+  // Sluice's own reader starts from the checkpoint too.
+  const state = await new DeltaTable(fx.store, 'cp/t').state();
+  expect(state).toMatchObject({ version: 11 });
+  expect(state.files.size).toBe(12);
+}
