@@ -6,7 +6,7 @@ import {
   S3Client,
   S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { z } from '@sluice/config';
+import { bool, Env, num, z } from '@sluice/config';
 import { ObjectStore, ObjectStoreError, PutIfAbsentResult } from './types';
 
 export const s3StoreConfigSchema = z.object({
@@ -24,6 +24,27 @@ export const s3StoreConfigSchema = z.object({
   maxAttempts: z.number().int().min(1).default(5),
 });
 export type S3StoreConfig = z.input<typeof s3StoreConfigSchema>;
+
+/**
+ * Maps the environment onto `s3StoreConfigSchema` for a service's buildConfig:
+ * S3_BUCKET, S3_PREFIX, S3_REGION (or AWS_REGION), S3_ENDPOINT,
+ * S3_FORCE_PATH_STYLE, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY /
+ * AWS_SESSION_TOKEN (unset: the SDK's default credential chain).
+ */
+export function readS3Env(env: Env): Record<string, unknown> {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  return {
+    bucket: env.S3_BUCKET,
+    prefix: env.S3_PREFIX,
+    region: env.S3_REGION ?? env.AWS_REGION,
+    endpoint: env.S3_ENDPOINT || undefined,
+    forcePathStyle: bool(env.S3_FORCE_PATH_STYLE),
+    maxAttempts: num(env.S3_MAX_ATTEMPTS),
+    credentials: accessKeyId
+      ? { accessKeyId, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, sessionToken: env.AWS_SESSION_TOKEN }
+      : undefined,
+  };
+}
 
 interface HttpError {
   name?: string;
