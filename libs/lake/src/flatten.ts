@@ -16,15 +16,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Flattens a JSON object into `out`: nested objects become `parent_child`
  * columns, arrays become JSON strings, nulls and empty objects add nothing
  * (an absent column reads as NULL). Keys are made safe with `toSafeName`.
- * `onCollision` is called when a flattened name is already taken in `out`
- * by a column of `protectedKeys` (the standard columns), which keep their value.
+ * `onCollision` is called for a flattened name that is one of `protectedKeys`
+ * (the standard columns: a set, or the own keys of a row), which keep their value.
  */
 export function flattenInto(
   out: Row,
   value: Record<string, unknown>,
   prefix: string,
   options: FlattenOptions = {},
-  protectedKeys?: ReadonlySet<string>,
+  protectedKeys?: ProtectedKeys,
   onCollision?: (column: string, value: Scalar) => void,
   depth = 0,
 ): void {
@@ -53,14 +53,23 @@ export function flattenInto(
   }
 }
 
+/** Names that flattening must not write: a set of names, or the own keys of a row. */
+export type ProtectedKeys = ReadonlySet<string> | Row;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function isProtected(keys: ProtectedKeys, name: string): boolean {
+  return keys instanceof Set ? keys.has(name) : hasOwn.call(keys, name);
+}
+
 function set(
   out: Row,
   name: string,
   value: Scalar,
-  protectedKeys: ReadonlySet<string> | undefined,
+  protectedKeys: ProtectedKeys | undefined,
   onCollision: ((column: string, value: Scalar) => void) | undefined,
 ): void {
-  if (protectedKeys?.has(name)) {
+  if (protectedKeys !== undefined && isProtected(protectedKeys, name)) {
     onCollision?.(name, value);
     return;
   }

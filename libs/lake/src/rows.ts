@@ -102,24 +102,32 @@ export function mapEvent(event: WarehouseEvent, options: MapOptions): MapOutcome
   const discards: DiscardRow[] = [];
   const rows: MappedRow[] = [];
 
-  const withExtras = (table: string, extra: Row, payload?: Record<string, unknown>): Row => {
-    const row = baseRow(event, uuidTs);
-    Object.assign(row, extra);
-    if (isObject(event.context)) flattenInto(row, event.context, 'context', options);
-    if (payload) {
-      const protectedKeys = new Set(Object.keys(row));
-      flattenInto(row, payload, '', options, protectedKeys, (column, value) => {
-        discards.push({
-          table_name: table,
-          row_id: typeof row.id === 'string' ? row.id : null,
-          column_name: column,
-          column_value: value === null ? null : String(value),
-          received_at: typeof row.received_at === 'string' ? row.received_at : null,
-          uuid_ts: uuidTs,
-          reason: 'field collides with a standard column',
-        });
+  // Standard columns and the flattened context, built once per event.
+  const common = baseRow(event, uuidTs);
+  if (isObject(event.context)) flattenInto(common, event.context, 'context', options);
+
+  /** Records a payload field that would overwrite a standard column of `row`. */
+  const collision =
+    (table: string, row: Row) =>
+    (column: string, value: Scalar): void => {
+      discards.push({
+        table_name: table,
+        row_id: typeof row.id === 'string' ? row.id : null,
+        column_name: column,
+        column_value: value === null ? null : String(value),
+        received_at: typeof row.received_at === 'string' ? row.received_at : null,
+        uuid_ts: uuidTs,
+        reason: 'field collides with a standard column',
       });
-    }
+    };
+
+  /** A table's row: the common columns, the table's own columns, then the payload flattened. */
+  const rowFor = (table: string, extra: Row | undefined, payload?: Record<string, unknown>): Row => {
+    const head: Row = extra ? Object.assign({ ...common }, extra) : common;
+    if (!payload) return head === common ? { ...common } : head;
+    const row: Row = { ...head };
+    // `head` is not written to below: its own keys are the protected names.
+    flattenInto(row, payload, '', options, head, collision(table, row));
     return row;
   };
 
@@ -129,22 +137,25 @@ export function mapEvent(event: WarehouseEvent, options: MapOptions): MapOutcome
       const extra: Row = {};
       put(extra, 'event', tableName ?? null);
       put(extra, 'event_text', str(event.event));
-      rows.push({ table: 'tracks', row: withExtras('tracks', extra) });
+      const tracksRow = Object.assign({ ...common }, extra);
+      rows.push({ table: 'tracks', row: tracksRow });
       if (tableName !== undefined) {
         const props = isObject(event.properties) ? event.properties : {};
-        rows.push({ table: tableName, row: withExtras(tableName, extra, props) });
+        const row: Row = { ...tracksRow };
+        flattenInto(row, props, '', options, tracksRow, collision(tableName, row));
+        rows.push({ table: tableName, row });
       }
       break;
     }
     case 'identify': {
       const traits = traitsOf(event);
-      rows.push({ table: 'identifies', row: withExtras('identifies', {}, traits) });
+      rows.push({ table: 'identifies', row: rowFor('identifies', undefined, traits) });
       const userId = str(event.userId);
       if (userId !== null) {
         const user: Row = { id: userId };
         put(user, 'received_at', str(event.receivedAt));
         user.uuid_ts = uuidTs;
-        const protectedKeys = new Set(Object.keys(user));
+        const protectedKeys = { ...user };
         flattenInto(user, traits, '', options, protectedKeys);
         rows.push({ table: USERS_TABLE, row: user });
       }
@@ -157,19 +168,19 @@ export function mapEvent(event: WarehouseEvent, options: MapOptions): MapOutcome
       put(extra, 'name', str(event.name ?? (isObject(event.properties) ? event.properties.name : null)));
       put(extra, 'category', str(event.category ?? (isObject(event.properties) ? event.properties.category : null)));
       const props = isObject(event.properties) ? event.properties : {};
-      rows.push({ table, row: withExtras(table, extra, props) });
+      rows.push({ table, row: rowFor(table, extra, props) });
       break;
     }
     case 'group': {
       const extra: Row = {};
       put(extra, 'group_id', str(event.groupId));
-      rows.push({ table: 'groups', row: withExtras('groups', extra, traitsOf(event)) });
+      rows.push({ table: 'groups', row: rowFor('groups', extra, traitsOf(event)) });
       break;
     }
     case 'alias': {
       const extra: Row = {};
       put(extra, 'previous_id', str(event.previousId));
-      rows.push({ table: 'aliases', row: withExtras('aliases', extra) });
+      rows.push({ table: 'aliases', row: rowFor('aliases', extra) });
       break;
     }
   }
