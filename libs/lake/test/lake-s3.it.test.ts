@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Store } from '../src';
-import { checkpoints, discardContents, eventTablesRoundTrip, Fixture, racingWriters, schemaEvolution } from './support/scenarios';
+import { checkpoints, compaction, discardContents, eventTablesRoundTrip, Fixture, racingWriters, schemaEvolution } from './support/scenarios';
 
 jest.setTimeout(120_000);
 
@@ -50,6 +50,7 @@ describe('Delta tables on S3, read back by delta-rs and DuckDB', () => {
   it('evolves the schema across commits: new column, int → float, uncoercible → discards', () => schemaEvolution(fx));
   it('writes the discards table with the documented columns', () => discardContents(fx));
   it('writes Parquet checkpoints that delta-rs reads without the earlier commits', () => checkpoints(fx));
+  it('compacts small files, then a writer commits', () => compaction(fx, false));
   // moto's If-None-Match check is not atomic under truly concurrent requests
   // (field notes), so on S3 the conflict path is driven by a writer with a stale view;
   // the concurrent race runs on the local folder store.

@@ -348,6 +348,52 @@ export class DeltaTable {
     throw error;
   }
 
+  /**
+   * Rewrites the table's small files into large ones (remove + add with
+   * dataChange false, no txn), so readers open fewer files. Safe alongside
+   * writers: a conflict recomputes from the new state.
+   */
+  async compact(options: CompactOptions = {}): Promise<CompactOutcome> {
+    const smallFileRows = options.smallFileRows ?? 100_000;
+    const minFiles = options.minFiles ?? 10;
+    const maxRows = options.maxRowsPerFile ?? 1_000_000;
+    const maxAttempts = this.options.maxAttempts ?? 100;
+    try {
+      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+        const state = await this.state();
+        const small = [...state.files.values()].filter((add) => {
+          const stats = parseStats(add);
+          return stats !== undefined && stats.numRecords < smallFileRows;
+        });
+        if (small.length < Math.max(2, minFiles)) return { status: 'nothing-to-do', smallFiles: small.length };
+        const contents = await mapLimit(small, READ_CONCURRENCY, (add) => this.readDataFile(add));
+        const rows = contents.flat();
+        const now = this.now();
+        const actions: Action[] = [
+          { commitInfo: { timestamp: now, operation: 'OPTIMIZE', operationParameters: {}, engineInfo: 'sluice-lake' } },
+        ];
+        for (const add of small) actions.push({ remove: { ...removeAction(add, now).remove, dataChange: false } });
+        let filesAdded = 0;
+        for (let i = 0; i < rows.length; i += maxRows) {
+          const { add } = await this.writeDataFile(state.schema, rows.slice(i, i + maxRows), now);
+          actions.push({ add: { ...add, dataChange: false } });
+          filesAdded++;
+        }
+        const version = state.version + 1;
+        const result = await this.store.putIfAbsent(this.key(commitFileName(version)), new TextEncoder().encode(serializeCommit(actions)));
+        if (result === 'created') {
+          this.remember(applyCommits(state, [{ version, actions }]));
+          return { status: 'compacted', version, filesRemoved: small.length, filesAdded, rows: rows.length, attempts: attempt };
+        }
+      }
+      throw Object.assign(new Error(`${this.store.url}/${this.path}: no compaction commit after ${maxAttempts} attempts`), { retriable: true });
+    } catch (error) {
+      const err = toError(error);
+      const flag = (err as { retriable?: unknown }).retriable;
+      return { status: 'failed', retriable: typeof flag === 'boolean' ? flag : false, error: err };
+    }
+  }
+
   /** Live files that hold one of `keys` (key sets of immutable files are cached). */
   private async filesHoldingKeys(state: TableState, key: string, keys: Map<string, Row>): Promise<AddAction[]> {
     const sorted = [...keys.keys()].sort();
@@ -378,6 +424,20 @@ export class DeltaTable {
     return candidates.filter((add) => sorted.some((k) => this.keysByFile.get(add.path)!.has(k)));
   }
 }
+
+export interface CompactOptions {
+  /** Files with fewer rows than this are compacted (default 100,000). */
+  smallFileRows?: number;
+  /** Do nothing unless at least this many small files exist (default 10). */
+  minFiles?: number;
+  /** Rows per output file (default 1,000,000). */
+  maxRowsPerFile?: number;
+}
+
+export type CompactOutcome =
+  | { status: 'compacted'; version: number; filesRemoved: number; filesAdded: number; rows: number; attempts: number }
+  | { status: 'nothing-to-do'; smallFiles: number }
+  | { status: 'failed'; retriable: boolean; error: Error };
 
 /** Replays a table's log once (for readers that do not write). */
 export async function readTableState(store: ObjectStore, path: string): Promise<TableState> {

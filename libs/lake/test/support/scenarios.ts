@@ -225,3 +225,23 @@ export async function checkpoints(fx: Fixture): Promise<void> {
   expect(state).toMatchObject({ version: 11 });
   expect(state.files.size).toBe(12);
 }
+
+/** Compaction rewrites small files into one; delta-rs reads the same rows, a writer racing it loses nothing. */
+export async function compaction(fx: Fixture, concurrentWriter: boolean): Promise<void> {
+  const table = new DeltaTable(fx.store, 'opt/t', { checkpointInterval: 0 });
+  for (let v = 1; v <= 12; v++) {
+    const rows: Row[] = Array.from({ length: 3 }, (_, k) => ({ id: `r-${v}-${k}`, received_at: uuidTs, n: v * 10 + k }));
+    expect(await table.commitBatch({ appId: 'w', version: v, rows, uuidTs })).toMatchObject({ status: 'committed' });
+  }
+  const writer = new DeltaTable(fx.store, 'opt/t');
+  const late = () => writer.commitBatch({ appId: 'w', version: 13, rows: [{ id: 'late', received_at: uuidTs, n: 1 }], uuidTs });
+  const [compacted, written] = concurrentWriter
+    ? await Promise.all([table.compact({ minFiles: 5 }), late()])
+    : [await table.compact({ minFiles: 5 }), await late()];
+  expect(compacted).toMatchObject({ status: 'compacted', filesAdded: 1 });
+  expect(written).toMatchObject({ status: 'committed' });
+  const state = await new DeltaTable(fx.store, 'opt/t').state();
+  expect(state.files.size).toBeLessThanOrEqual(2);
+  const r = (await read(fx, [{ path: 'opt/t' }]))['opt/t']!;
+  expect(r).toMatchObject({ version: 13, rows: 37, distinct_ids: 37, duckdb_rows: 37 });
+}
