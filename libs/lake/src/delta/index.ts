@@ -1,0 +1,3 @@
+export * from './actions';
+export * from './table';
+export * from './checkpoint';

@@ -1,0 +1,3 @@
+export * from './types';
+export * from './local';
+export * from './s3';

@@ -1,0 +1,26 @@
+import { readParquet, Row, writeParquet } from '../src';
+
+describe('writeParquet', () => {
+  it('round-trips every type with nulls and computes Delta stats', async () => {
+    const schema = { id: 'string', n: 'int', f: 'float', b: 'boolean', t: 'timestamp', empty: 'string' } as const;
+    const rows: Row[] = [
+      { id: 'a', n: 5, f: 1.5, b: true, t: '2026-11-22T01:00:00.123Z' },
+      { id: 'b', n: -3, b: false, t: '2026-11-22T03:00:00.000Z' },
+      { id: 'c', f: -2.25 },
+    ];
+    const file = writeParquet(schema, rows);
+    expect(file.stats).toEqual({
+      numRecords: 3,
+      minValues: { id: 'a', n: -3, f: -2.25, t: '2026-11-22T01:00:00.123Z' },
+      maxValues: { id: 'c', n: 5, f: 1.5, t: '2026-11-22T03:00:00.000Z' },
+      nullCount: { id: 0, n: 1, f: 1, b: 1, t: 1, empty: 3 },
+    });
+    expect(await readParquet(file.bytes)).toEqual(rows);
+  });
+
+  it('leaves out min/max of long strings', () => {
+    const file = writeParquet({ s: 'string' }, [{ s: 'x'.repeat(100) }], { maxStatStringLength: 64 });
+    expect(file.stats.minValues).toEqual({});
+    expect(file.stats.nullCount).toEqual({ s: 0 });
+  });
+});
