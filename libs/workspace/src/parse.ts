@@ -103,6 +103,13 @@ export function parseWorkspace(raw: unknown, opts: ParseOptions = {}): ParseResu
     if (c.transformationId !== undefined && !transformations.has(c.transformationId)) {
       problems.push(`connections[${i}].transformationId: unknown transformation "${c.transformationId}"`);
     }
+    const destIndex = destinations.get(c.destinationId);
+    const dest = destIndex === undefined ? undefined : config.destinations[destIndex];
+    if (c.transformationId !== undefined && dest !== undefined && types[dest.type]?.lake) {
+      problems.push(
+        `connections[${i}].transformationId: lake destination "${dest.id}" loads the shared processed events; transformations apply to delivered destinations only`,
+      );
+    }
     const pair = `${c.sourceId}\u0000${c.destinationId}`;
     const first = pairs.get(pair);
     if (first !== undefined) {
