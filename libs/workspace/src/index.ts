@@ -1,0 +1,5 @@
+export * from './schema';
+export * from './destination-types';
+export * from './parse';
+export * from './snapshot';
+export * from './store';
