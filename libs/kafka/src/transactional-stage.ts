@@ -7,12 +7,24 @@ export interface OutputRecord {
   message: Message;
 }
 
+export interface StageResult {
+  records: OutputRecord[];
+  /**
+   * Runs once the batch's transaction committed: where a handler keeps state
+   * (a dedupe index), it applies the batch's changes here, so a batch that is
+   * aborted and read again is not mistaken for its own duplicate.
+   */
+  onCommit?: () => void;
+  /** Runs when the transaction failed: undo what the handler applied tentatively. */
+  onAbort?: () => void;
+}
+
 /**
  * Turns one consumed batch into the records it yields. Must be free of other
  * side effects: on a crash the batch is handled again and only the committed
  * transaction's records count.
  */
-export type StageHandler = (batch: ConsumedBatch, ctx: BatchContext) => Promise<OutputRecord[]>;
+export type StageHandler = (batch: ConsumedBatch, ctx: BatchContext) => Promise<OutputRecord[] | StageResult>;
 
 export interface TransactionalStageOptions {
   groupId: string;
@@ -84,13 +96,20 @@ export class TransactionalStage {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || isStale()) return;
-        const outputs = await this.handler(
+        const result = await this.handler(
           { topic: batch.topic, partition: batch.partition, messages: batch.messages },
           { heartbeat, isRunning: () => this.running && isRunning() },
         );
+        const { records, onCommit, onAbort }: StageResult = Array.isArray(result) ? { records: result } : result;
         const last = batch.messages[batch.messages.length - 1];
         const nextOffset = (BigInt(last.offset) + 1n).toString();
-        await this.commitInTransaction(outputs, batch.topic, batch.partition, nextOffset);
+        try {
+          await this.commitInTransaction(records, batch.topic, batch.partition, nextOffset);
+        } catch (err) {
+          onAbort?.();
+          throw err;
+        }
+        onCommit?.();
         resolveOffset(last.offset);
         await heartbeat();
       },

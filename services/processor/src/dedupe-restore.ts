@@ -1,0 +1,75 @@
+import type { Kafka } from 'kafkajs';
+import type { Logger } from '@sluice/observability';
+import type { DedupeIndex } from '@sluice/processing';
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Rebuilds the dedupe index of the given partitions from the compacted
+ * changelog, reading committed records only. Only the owner of input
+ * partition p writes changelog partition p, so once a reader stops seeing
+ * records, whatever lies beyond is a crashed owner's open transaction, which
+ * will be aborted: the restore may stop there.
+ */
+export async function restoreDedupe(
+  kafka: Kafka,
+  changelogTopic: string,
+  partitions: number[],
+  index: DedupeIndex,
+  log: Logger,
+  idleMs = 2000,
+): Promise<number> {
+  if (partitions.length === 0) return 0;
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(changelogTopic);
+  await admin.disconnect();
+  const wanted = new Set(partitions);
+  const remaining = new Map<number, bigint>();
+  for (const o of offsets) {
+    if (wanted.has(o.partition) && BigInt(o.high) > BigInt(o.low)) remaining.set(o.partition, BigInt(o.high) - 1n);
+  }
+  for (const p of partitions) index.dropPartition(p);
+  if (remaining.size === 0) return 0;
+
+  const consumer = kafka.consumer({ groupId: `sluice-processor-restore-${randomUUID()}`, readUncommitted: false });
+  let applied = 0;
+  const now = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: changelogTopic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      let idle: NodeJS.Timeout = setTimeout(resolve, idleMs * 5);
+      const bump = () => {
+        clearTimeout(idle);
+        idle = setTimeout(resolve, idleMs);
+      };
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            bump();
+            if (!wanted.has(batch.partition)) return;
+            for (const m of batch.messages) {
+              const expiresAt = m.value ? Number(m.value.toString()) : null;
+              if (m.key) {
+                index.apply({ partition: batch.partition, key: m.key.toString(), expiresAt }, now);
+                applied++;
+              }
+            }
+            const last = BigInt(batch.lastOffset());
+            const end = remaining.get(batch.partition);
+            if (end !== undefined && last >= end) remaining.delete(batch.partition);
+            if (remaining.size === 0) {
+              clearTimeout(idle);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  log.info({ partitions, applied }, 'dedupe state restored from changelog');
+  return applied;
+}

@@ -1,0 +1,4 @@
+export * from './config';
+export * from './processor';
+export * from './pipeline';
+export * from './transformations';
