@@ -1,0 +1,37 @@
+import type { MessagePort } from 'node:worker_threads';
+import { QuickJsEngine } from './engine';
+import type { BatchTransformResult, JsonEvent, SandboxOptions, TransformationCode } from './types';
+
+export interface WorkerInit {
+  transformation: TransformationCode;
+  options: SandboxOptions;
+}
+
+export type ToWorker = { type: 'run'; id: number; events: JsonEvent[]; metadata: Record<string, unknown> };
+
+export type FromWorker =
+  | { type: 'ready'; error: string | undefined; mode: 'event' | 'batch' | undefined }
+  | { type: 'attempt'; id: number }
+  | { type: 'result'; id: number; result: BatchTransformResult; recreations: number }
+  | { type: 'failed'; id: number; message: string };
+
+/** Runs inside the sandbox worker thread: one engine, batches one at a time. */
+export async function startWorker(port: MessagePort, init: WorkerInit): Promise<void> {
+  const engine = await QuickJsEngine.create(init.transformation, init.options);
+  let current = -1;
+  engine.onAttempt = () => port.postMessage({ type: 'attempt', id: current } satisfies FromWorker);
+  port.postMessage({ type: 'ready', error: engine.error, mode: engine.mode } satisfies FromWorker);
+  let chain = Promise.resolve();
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type !== 'run') return;
+    chain = chain.then(async () => {
+      current = msg.id;
+      try {
+        const result = await engine.run(msg.events, msg.metadata);
+        port.postMessage({ type: 'result', id: msg.id, result, recreations: engine.recreations } satisfies FromWorker);
+      } catch (err) {
+        port.postMessage({ type: 'failed', id: msg.id, message: (err as Error).message } satisfies FromWorker);
+      }
+    });
+  });
+}
