@@ -41,7 +41,7 @@ export async function startProcessor(
 ): Promise<RunningProcessor> {
   const prefix = config.kafka.topicPrefix;
   const workspace = await WorkspaceStore.open(config.workspaceFile, {
-    logger: log.child({ component: 'workspace' }),
+    log: log.child({ component: "workspace" }),
   });
   const kafka = createKafka(config.kafka, log);
   const admin = kafka.admin();
