@@ -8,6 +8,8 @@ export interface TopicSpec {
   /** Milliseconds; -1 keeps records forever. */
   retentionMs?: number;
   compacted?: boolean;
+  /** With `compacted`: also delete segments older than retentionMs (cleanup.policy=compact,delete). */
+  alsoDelete?: boolean;
   purpose: string;
 }
 
@@ -48,6 +50,9 @@ export const TOPICS = {
     name: 'sluice.processor.dedupe-changelog',
     partitions: EVENT_PARTITIONS,
     compacted: true,
+    // Compacted to one entry per id, and deleted after twice the default window: the longest window supported.
+    alsoDelete: true,
+    retentionMs: 2 * DAY_MS,
     purpose: 'messageIds seen per partition, to rebuild dedupe state after restarts and rebalances',
   },
   schemas: {
@@ -73,7 +78,7 @@ export function destinationTopic(destinationId: string): TopicSpec {
 
 export function topicConfig(spec: TopicSpec, prefix: string): ITopicConfig {
   const configEntries: { name: string; value: string }[] = [];
-  if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: 'compact' });
+  if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: spec.alsoDelete ? 'compact,delete' : 'compact' });
   if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
   return {
     topic: topicName(prefix, spec.name),

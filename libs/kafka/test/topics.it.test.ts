@@ -18,7 +18,7 @@ describe('ensureTopics', () => {
       includeSynonyms: false,
       resources: [{ type: 2, name: topicName(prefix, TOPICS.dedupeChangelog.name), configNames: ['cleanup.policy'] }],
     });
-    expect(configs.resources[0].configEntries[0].configValue).toBe('compact');
+    expect(configs.resources[0].configEntries[0].configValue).toBe('compact,delete');
   });
 
   it('refuses a topic with fewer partitions than declared', async () => {
