@@ -168,7 +168,7 @@ export class TransformSandbox {
       const id = this.nextId++;
       this.pending = { id, events, resolve, timer: undefined };
       this.arm(worker, id);
-      worker.postMessage({ type: 'run', id, events: events as JsonEvent[], metadata } satisfies ToWorker);
+      worker.postMessage({ type: 'run', id, input: JSON.stringify({ events, metadata }) } satisfies ToWorker);
     });
   }
 
@@ -186,7 +186,8 @@ export class TransformSandbox {
       this.arm(worker, msg.id);
     } else if (msg.type === 'result' && p && p.id === msg.id) {
       this.engineRecreations = msg.recreations;
-      this.finish(p, () => msg.result.results, msg.result);
+      const result = JSON.parse(msg.json) as BatchTransformResult;
+      this.finish(p, () => result.results, result);
     } else if (msg.type === 'failed' && p && p.id === msg.id) {
       this.finish(p, (events) => this.errorsFor(events, 'exception', `sandbox failure: ${msg.message}`));
     }
