@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import { Pool } from 'undici';
 import type { Deliverer, DeliveryItem, DeliveryOutcome } from '@sluice/delivery';
 import { z } from '@sluice/config';
 
@@ -37,59 +36,54 @@ export function classifyStatus(status: number, retryAfter?: string | string[]): 
 }
 
 /**
- * A generic webhook: POSTs the event JSON (or an array of events) to a URL.
- * Network errors and timeouts are retried; the response body is not read
- * beyond a short excerpt for the error message.
+ * A generic webhook: POSTs the event JSON (or an array of events) to a URL
+ * over a pool of keep-alive connections. Network errors and timeouts are
+ * retried; only a short excerpt of an error response is read.
  */
 export class WebhookDeliverer implements Deliverer {
   readonly maxBatchSize: number;
-  private readonly agent: http.Agent;
-  private readonly url: URL;
+  private readonly pool: Pool;
+  private readonly path: string;
 
   constructor(private readonly config: WebhookConfig) {
     this.maxBatchSize = config.maxBatchSize;
-    this.url = new URL(config.url);
-    const Agent = this.url.protocol === 'https:' ? https.Agent : http.Agent;
-    this.agent = new Agent({ keepAlive: true, maxSockets: config.maxSockets });
+    const url = new URL(config.url);
+    this.path = `${url.pathname}${url.search}`;
+    this.pool = new Pool(url.origin, {
+      connections: config.maxSockets,
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+      connectTimeout: Math.min(config.timeoutMs, 10_000),
+    });
   }
 
-  deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
+  async deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
     const body =
       this.config.maxBatchSize === 1 && items.length === 1 ? items[0].payload : `[${items.map((i) => i.payload).join(',')}]`;
-    const headers: Record<string, string | number> = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
       'x-sluice-destination': items[0].destinationId,
       ...this.config.headers,
     };
     if (items.length === 1) headers['x-sluice-message-id'] = items[0].messageId;
-    const lib = this.url.protocol === 'https:' ? https : http;
-    return new Promise<DeliveryOutcome>((resolve) => {
-      const req = lib.request(
-        this.url,
-        { method: this.config.method, headers, agent: this.agent, timeout: this.config.timeoutMs },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          let excerpt = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => {
-            if (excerpt.length < 300) excerpt += chunk;
-          });
-          res.on('end', () => {
-            const outcome = classifyStatus(status, res.headers['retry-after']);
-            if (outcome.kind !== 'ok' && excerpt) outcome.error = `${outcome.error}: ${excerpt.slice(0, 300)}`;
-            resolve(outcome);
-          });
-          res.on('error', (err) => resolve({ kind: 'retry', status, error: `response: ${err.message}` }));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`timeout after ${this.config.timeoutMs} ms`)));
-      req.on('error', (err) => resolve({ kind: 'retry', error: `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`.trim() }));
-      req.end(body);
-    }).then((outcome) => items.map(() => outcome));
+    let outcome: DeliveryOutcome;
+    try {
+      const res = await this.pool.request({ path: this.path, method: this.config.method, headers, body });
+      outcome = classifyStatus(res.statusCode, res.headers['retry-after']);
+      if (outcome.kind === 'ok') {
+        await res.body.dump();
+      } else {
+        const excerpt = (await res.body.text().catch(() => '')).slice(0, 300);
+        if (excerpt) outcome.error = `${outcome.error}: ${excerpt}`;
+      }
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      outcome = { kind: 'retry', error: `${e.code ?? e.name}: ${e.message}` };
+    }
+    return items.map(() => outcome);
   }
 
   async close(): Promise<void> {
-    this.agent.destroy();
+    await this.pool.destroy();
   }
 }
