@@ -13,6 +13,8 @@ export interface DestinationConsumerOptions {
   commitIntervalMs: number;
   sessionTimeoutMs?: number;
   maxBytesPerPartition?: number;
+  /** The consumer crashed and will not restart by itself: the process should exit and be restarted. */
+  onFatal?: (err: unknown) => void;
   /** Called after each commit round with the partitions held and their watermark. */
   onCommit?: (committed: { partition: number; offset: string }[]) => void;
 }
@@ -59,6 +61,17 @@ export class DestinationConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, (e) => {
       const parts = e.payload.memberAssignment[this.opts.topic] ?? [];
       this.onAssignment(parts);
+      this.engine.hold(false);
+    });
+    // A rebalance starts: send nothing new and commit what is finished before the partitions move.
+    this.consumer.on(this.consumer.events.REBALANCING, () => {
+      this.engine.hold(true);
+      this.committing = this.committing.then(() => this.commit());
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      if (e.payload.restart || this.stopping) return;
+      this.log.error({ err: e.payload.error, topic: this.opts.topic }, 'consumer crashed and will not restart');
+      this.opts.onFatal?.(e.payload.error);
     });
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({

@@ -105,6 +105,7 @@ export class DeliveryEngine {
   private readonly batchSize: number;
   private inFlight = 0;
   private stopped = false;
+  private held = false;
   private wakeTimer: unknown = undefined;
   private wakeAt = Infinity;
   private readonly dlQueue: { entry: Entry; retriable: boolean }[] = [];
@@ -252,6 +253,15 @@ export class DeliveryEngine {
     };
   }
 
+  /**
+   * Holds new sends (requests in flight go on) while the group rebalances, so the
+   * next owner of a partition does not race this instance; `false` resumes.
+   */
+  hold(on: boolean): void {
+    this.held = on;
+    if (!on) this.pump();
+  }
+
   // ---- stopping ---------------------------------------------------------
 
   /** Sends nothing new; resolves when requests and dead-letter writes in flight are done, or after timeoutMs. */
@@ -319,7 +329,7 @@ export class DeliveryEngine {
 
   /** Sends the heads of ready keys while concurrency and rate allow. */
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.held) return;
     const now = this.clock.now();
     this.releaseDueWaiting(now);
     while (this.inFlight < this.opts.settings.maxInFlightRequests && this.hasReady()) {

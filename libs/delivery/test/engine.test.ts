@@ -368,6 +368,18 @@ describe('DeliveryEngine', () => {
     expect(engine.watermark(2)).toBe('2');
   });
 
+  it('holds new sends during a rebalance and resumes after it', async () => {
+    const d = new FakeDeliverer(1);
+    const { clock, engine } = setup(d);
+    engine.hold(true);
+    engine.enqueue(0, [rec(0, 'A', 0), rec(1, 'B', 0)]);
+    await clock.advance(1000);
+    expect(d.requests).toHaveLength(0);
+    engine.hold(false);
+    await clock.advance(0);
+    expect(d.delivered).toHaveLength(2);
+  });
+
   it('stop waits for requests in flight and sends nothing new', async () => {
     const d = new FakeDeliverer(1);
     d.hold = true;

@@ -13,7 +13,16 @@ async function main(): Promise<void> {
   let started = false;
   const ops = await startOpsServer(config.observability.metricsPort, registry, () => started);
   lifecycle.add('ops server', () => ops.close());
-  const router = await startRouter(config, { log, registry, destinations });
+  const router = await startRouter(config, {
+    log,
+    registry,
+    destinations,
+    // A consumer that gave up cannot deliver again: stop cleanly and exit non-zero so the supervisor restarts us.
+    onFatal: (destinationId) => {
+      log.fatal({ destinationId }, 'destination consumer stopped for good; exiting');
+      void lifecycle.stop().then(() => process.exit(1));
+    },
+  });
   lifecycle.add('router', () => router.stop());
   started = true;
   log.info({ metricsPort: ops.port }, 'router ready');

@@ -42,6 +42,8 @@ export interface RouterDeps {
   log: Logger;
   registry: Registry;
   destinations: DestinationSpec[];
+  /** A destination's consumer died for good (default: log only). */
+  onFatal?: (destinationId: string, err: unknown) => void;
   /** Deliverers by destination type; defaults to the built-in webhook. */
   deliverers?: Record<string, DelivererFactory>;
 }
@@ -124,7 +126,13 @@ export async function startRouter(config: RouterConfig, deps: RouterDeps): Promi
         kafka,
         engine,
         decode,
-        { groupId, topic, commitIntervalMs: settings.commitIntervalMs, sessionTimeoutMs: config.sessionTimeoutMs },
+        {
+          groupId,
+          topic,
+          commitIntervalMs: settings.commitIntervalMs,
+          sessionTimeoutMs: config.sessionTimeoutMs,
+          onFatal: (err) => deps.onFatal?.(spec.id, err),
+        },
         dlog,
       );
       running.push({ spec, topic, groupId, engine, consumer, deliverer });
