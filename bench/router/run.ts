@@ -33,7 +33,9 @@ async function startReceiver(mode: 'ok' | 'stall'): Promise<Receiver> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'receiver.ts'), mode], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
   const url = `http://127.0.0.1:${port}/hook`;
   return {
     url,
@@ -54,13 +56,25 @@ async function produce(prefix: string, destinationId: string, n: number): Promis
   await serde.bindTopic(topic, 'delivery-envelope');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
-  const props = JSON.stringify({ plan: 'pro', price: 12.5, items: [1, 2, 3], page: { path: '/checkout', title: 'Checkout' } });
+  const props = JSON.stringify({
+    plan: 'pro',
+    price: 12.5,
+    items: [1, 2, 3],
+    page: { path: '/checkout', title: 'Checkout' },
+  });
   for (let i = 0; i < n; i += 2000) {
     const messages = [];
     for (let j = i; j < Math.min(n, i + 2000); j++) {
       const user = `user-${j % USERS}`;
       const payload = `{"type":"track","event":"Order Completed","messageId":"m-${j}","userId":"${user}","properties":${props},"timestamp":"2026-11-22T00:00:00.000Z"}`;
-      const env: DeliveryEnvelope = { destinationId, sourceId: 'bench', messageId: `m-${j}`, partitionKey: user, acceptedAt: Date.now(), payload };
+      const env: DeliveryEnvelope = {
+        destinationId,
+        sourceId: 'bench',
+        messageId: `m-${j}`,
+        partitionKey: user,
+        acceptedAt: Date.now(),
+        payload,
+      };
       messages.push({ key: user, value: serde.encode(topic, 'delivery-envelope', env) });
     }
     await producer.send({ topic, acks: -1, messages });
@@ -116,7 +130,14 @@ async function throughput(label: string, batch: number, inFlight: number, n: num
   await rx.stop();
   // Steady state: first to last delivery (the group join before the first one is not delivery work).
   const secs = (end - first) / 1000;
-  return { label, events: n, seconds: secs, perSecond: Math.round(n / secs), startupSeconds: (first - start) / 1000, requests };
+  return {
+    label,
+    events: n,
+    seconds: secs,
+    perSecond: Math.round(n / secs),
+    startupSeconds: (first - start) / 1000,
+    requests,
+  };
 }
 
 /** A fast destination alone, then next to one that never answers. */
@@ -160,9 +181,12 @@ async function main() {
   const iso = await isolation(N);
   process.stdout.write(`${JSON.stringify({ isolation: iso })}\n`);
   process.stdout.write('\n| scenario | events | seconds | deliveries/s | requests |\n|---|---|---|---|---|\n');
-  for (const r of rows) process.stdout.write(`| ${r.label} | ${r.events} | ${r.seconds.toFixed(1)} | ${r.perSecond} | ${r.requests} |\n`);
+  for (const r of rows)
+    process.stdout.write(`| ${r.label} | ${r.events} | ${r.seconds.toFixed(1)} | ${r.perSecond} | ${r.requests} |\n`);
   process.stdout.write(`| fast destination alone (batches of 50) | ${N} | | ${iso.fastAlone.join(', ')} | |\n`);
-  process.stdout.write(`| fast destination next to a stalled one (batches of 50) | ${N} | | ${iso.fastNextToStalled.join(', ')} | |\n`);
+  process.stdout.write(
+    `| fast destination next to a stalled one (batches of 50) | ${N} | | ${iso.fastNextToStalled.join(', ')} | |\n`,
+  );
 }
 
 main().then(

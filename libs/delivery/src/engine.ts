@@ -538,35 +538,33 @@ export class DeliveryEngine {
     const live = batch.filter((b) => !b.entry.keyState.partition.revoked);
     if (live.length === 0) return;
     this.dlWriting = true;
-    this.opts.deadLetters
-      .write(live.map((b) => this.deadLetterRecord(b.entry, b.retriable)))
-      .then(
-        () => {
-          this.dlWriting = false;
-          for (const b of live) {
-            if (b.entry.keyState.partition.revoked) continue;
-            this.metrics.deadLettered(1, b.retriable);
-            this.finish(b.entry);
-          }
-          this.checkIdle();
-          this.flushDeadLetters();
-          this.pump();
-        },
-        (err: unknown) => {
-          this.dlWriting = false;
-          this.opts.log?.error(
-            { err, destinationId: this.opts.destinationId, count: live.length },
-            'dead-letter write failed; retrying in 1 s (those users wait)',
-          );
-          this.dlQueue.unshift(...live);
-          this.checkIdle();
-          if (!this.stopped && this.dlRetryTimer === undefined) {
-            this.dlRetryTimer = this.clock.setTimer(() => {
-              this.dlRetryTimer = undefined;
-              this.flushDeadLetters();
-            }, 1000);
-          }
-        },
-      );
+    this.opts.deadLetters.write(live.map((b) => this.deadLetterRecord(b.entry, b.retriable))).then(
+      () => {
+        this.dlWriting = false;
+        for (const b of live) {
+          if (b.entry.keyState.partition.revoked) continue;
+          this.metrics.deadLettered(1, b.retriable);
+          this.finish(b.entry);
+        }
+        this.checkIdle();
+        this.flushDeadLetters();
+        this.pump();
+      },
+      (err: unknown) => {
+        this.dlWriting = false;
+        this.opts.log?.error(
+          { err, destinationId: this.opts.destinationId, count: live.length },
+          'dead-letter write failed; retrying in 1 s (those users wait)',
+        );
+        this.dlQueue.unshift(...live);
+        this.checkIdle();
+        if (!this.stopped && this.dlRetryTimer === undefined) {
+          this.dlRetryTimer = this.clock.setTimer(() => {
+            this.dlRetryTimer = undefined;
+            this.flushDeadLetters();
+          }, 1000);
+        }
+      },
+    );
   }
 }

@@ -6,16 +6,28 @@ const MIN = 60 * 1000;
 export const deliverySettingsSchema = z.object({
   /** First retry delay; doubles per attempt up to maxBackoffMs. */
   minBackoffMs: z.number().int().min(0).default(10_000),
-  maxBackoffMs: z.number().int().min(0).default(5 * MIN),
+  maxBackoffMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(5 * MIN),
   backoffMultiplier: z.number().min(1).default(2),
   /** Share of a delay taken off at random (0 = none, 0.2 = up to 20 % earlier). */
   jitter: z.number().min(0).max(1).default(0.2),
   /** After this long since the first attempt a retriable failure goes to the dead-letter topic. */
-  retryWindowMs: z.number().int().min(0).default(3 * 60 * MIN),
+  retryWindowMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(3 * 60 * MIN),
   /** ... but never before this many attempts. */
   minAttempts: z.number().int().min(1).default(3),
   /** A Retry-After longer than this is cut to it. */
-  maxRetryAfterMs: z.number().int().min(0).default(60 * MIN),
+  maxRetryAfterMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(60 * MIN),
   /** Events held in memory per partition before fetching that partition pauses. */
   maxQueuedPerPartition: z.number().int().min(1).default(10_000),
   /** Requests in flight to the destination at once (per router instance). */

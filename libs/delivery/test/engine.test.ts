@@ -143,11 +143,19 @@ describe('DeliveryEngine', () => {
     // B is done while A waits out its backoff; A has not moved past its head.
     expect(seqOf(d.delivered, 'B')).toEqual([0, 1, 2, 3, 4]);
     expect(seqOf(d.delivered, 'A')).toEqual([]);
-    expect(d.requests.flat().filter((i) => i.key === 'A').map((i) => i.messageId)).toEqual(['A-0']);
+    expect(
+      d.requests
+        .flat()
+        .filter((i) => i.key === 'A')
+        .map((i) => i.messageId),
+    ).toEqual(['A-0']);
     await clock.advance(10 * 60 * 1000);
     expect(seqOf(d.delivered, 'A')).toEqual([0, 1, 2, 3, 4]);
     // A's head was tried 4 times (3 failures), never anything behind it in between.
-    const aTries = d.requests.flat().filter((i) => i.key === 'A').map((i) => i.messageId);
+    const aTries = d.requests
+      .flat()
+      .filter((i) => i.key === 'A')
+      .map((i) => i.messageId);
     expect(aTries).toEqual(['A-0', 'A-0', 'A-0', 'A-0', 'A-1', 'A-2', 'A-3', 'A-4']);
     expect(engine.watermark(0)).toBe('10');
   });
@@ -302,7 +310,10 @@ describe('DeliveryEngine', () => {
     const d = new FakeDeliverer(1);
     d.hold = true;
     const { clock, engine } = setup(d, { maxInFlightRequests: 4 });
-    engine.enqueue(0, Array.from({ length: 20 }, (_, i) => rec(i, `k${i}`, 0)));
+    engine.enqueue(
+      0,
+      Array.from({ length: 20 }, (_, i) => rec(i, `k${i}`, 0)),
+    );
     await clock.advance(0);
     expect(d.requests).toHaveLength(4);
     for (let i = 0; i < 10 && d.delivered.length < 20; i++) {
@@ -316,7 +327,10 @@ describe('DeliveryEngine', () => {
   it('limits the rate with a token bucket', async () => {
     const d = new FakeDeliverer(1);
     const { clock, engine } = setup(d, { ratePerSecond: 10 });
-    engine.enqueue(0, Array.from({ length: 50 }, (_, i) => rec(i, `k${i}`, 0)));
+    engine.enqueue(
+      0,
+      Array.from({ length: 50 }, (_, i) => rec(i, `k${i}`, 0)),
+    );
     await clock.advance(0);
     expect(d.delivered).toHaveLength(10); // the burst
     await clock.advance(1000);
@@ -339,7 +353,10 @@ describe('DeliveryEngine', () => {
     const d = new FakeDeliverer(1);
     d.hold = true;
     const { clock, engine } = setup(d, { maxQueuedPerPartition: 10, maxInFlightRequests: 100 });
-    engine.enqueue(1, Array.from({ length: 12 }, (_, i) => rec(i, `k${i}`, 0)));
+    engine.enqueue(
+      1,
+      Array.from({ length: 12 }, (_, i) => rec(i, `k${i}`, 0)),
+    );
     await clock.advance(0);
     expect(engine.overCap(1)).toBe(true);
     let drained = false;
@@ -418,8 +435,18 @@ describe('DeliveryEngine', () => {
   });
 
   it('ranges: encode, decode, lookup, and a cap on size', () => {
-    const r = decodeRanges(encodeRanges([[1, 3], [7, 7], [10, 20]]));
-    expect(r).toEqual([[1, 3], [7, 7], [10, 20]]);
+    const r = decodeRanges(
+      encodeRanges([
+        [1, 3],
+        [7, 7],
+        [10, 20],
+      ]),
+    );
+    expect(r).toEqual([
+      [1, 3],
+      [7, 7],
+      [10, 20],
+    ]);
     expect([0, 1, 3, 4, 7, 15, 21].map((o) => inRanges(r, o))).toEqual([false, true, true, false, true, true, false]);
     const many = Array.from({ length: 2000 }, (_, i) => [i * 10, i * 10 + 1] as [number, number]);
     expect(encodeRanges(many).length).toBeLessThanOrEqual(3000);

@@ -92,33 +92,34 @@ export async function readRange(
           }
         };
         consumer.on(consumer.events.END_BATCH_PROCESS, (e) => reached(e.payload.partition, e.payload.lastOffset));
-        void consumer.subscribe({ topic, fromBeginning: true }).then(() =>
-          consumer.run({
-            autoCommit: false,
-            eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-              const end = ends.get(batch.partition) ?? 0n;
-              if (!pending.has(batch.partition)) return;
-              const within = batch.messages.filter((m) => BigInt(m.offset) < end);
-              try {
-                const out = await handle(within, batch.partition);
-                if (out.length > 0) {
-                  const byTopic = new Map<string, Message[]>();
-                  for (const o of out) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.message]);
-                  await ctx.producer.sendBatch({
-                    acks: -1,
-                    topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
-                  });
+        void consumer.subscribe({ topic, fromBeginning: true }).then(
+          () =>
+            consumer.run({
+              autoCommit: false,
+              eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
+                const end = ends.get(batch.partition) ?? 0n;
+                if (!pending.has(batch.partition)) return;
+                const within = batch.messages.filter((m) => BigInt(m.offset) < end);
+                try {
+                  const out = await handle(within, batch.partition);
+                  if (out.length > 0) {
+                    const byTopic = new Map<string, Message[]>();
+                    for (const o of out) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o.message]);
+                    await ctx.producer.sendBatch({
+                      acks: -1,
+                      topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
+                    });
+                  }
+                } catch (err) {
+                  failure = err;
+                  reject(err);
+                  return;
                 }
-              } catch (err) {
-                failure = err;
-                reject(err);
-                return;
-              }
-              for (const m of within) resolveOffset(m.offset);
-              reached(batch.partition, batch.lastOffset());
-              await heartbeat();
-            },
-          }),
+                for (const m of within) resolveOffset(m.offset);
+                reached(batch.partition, batch.lastOffset());
+                await heartbeat();
+              },
+            }),
           reject,
         );
       });
@@ -196,7 +197,10 @@ export async function replayDeadLetters(ctx: ReplayContext, opts: DeadLetterRepl
         await ctx.serde.bindTopic(topic, 'delivery-envelope');
         bound.add(topic);
       }
-      out.push({ topic, message: { key: env.partitionKey || null, value: ctx.serde.encode(topic, 'delivery-envelope', env) } });
+      out.push({
+        topic,
+        message: { key: env.partitionKey || null, value: ctx.serde.encode(topic, 'delivery-envelope', env) },
+      });
     }
     return out;
   });

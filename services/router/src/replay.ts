@@ -1,5 +1,13 @@
 import { parseArgs } from 'node:util';
-import { buildConfig, Env, kafkaConfigSchema, readKafkaEnv, readRegistryEnv, registryConfigSchema, z } from '@sluice/config';
+import {
+  buildConfig,
+  Env,
+  kafkaConfigSchema,
+  readKafkaEnv,
+  readRegistryEnv,
+  registryConfigSchema,
+  z,
+} from '@sluice/config';
 import { createDurableProducer, createKafka } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';

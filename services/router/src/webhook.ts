@@ -30,7 +30,9 @@ export function classifyStatus(status: number, retryAfter?: string | string[]): 
   const error = `HTTP ${status}`;
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter);
-    return retryAfterMs === undefined ? { kind: 'retry', status, error } : { kind: 'retry', status, error, retryAfterMs };
+    return retryAfterMs === undefined
+      ? { kind: 'retry', status, error }
+      : { kind: 'retry', status, error, retryAfterMs };
   }
   return { kind: 'abort', status, error };
 }
@@ -59,7 +61,9 @@ export class WebhookDeliverer implements Deliverer {
 
   async deliver(items: DeliveryItem[]): Promise<DeliveryOutcome[]> {
     const body =
-      this.config.maxBatchSize === 1 && items.length === 1 ? items[0].payload : `[${items.map((i) => i.payload).join(',')}]`;
+      this.config.maxBatchSize === 1 && items.length === 1
+        ? items[0].payload
+        : `[${items.map((i) => i.payload).join(',')}]`;
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       'x-sluice-destination': items[0].destinationId,

@@ -3,7 +3,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { brokers, makeEvents, produceEvents, Receiver, registryUrl, testKafka, testSerde, uniquePrefix, waitFor } from './support';
+import {
+  brokers,
+  makeEvents,
+  produceEvents,
+  Receiver,
+  registryUrl,
+  testKafka,
+  testSerde,
+  uniquePrefix,
+  waitFor,
+} from './support';
 
 const main = path.join(__dirname, '..', 'src', 'main.ts');
 

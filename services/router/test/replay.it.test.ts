@@ -27,7 +27,13 @@ const serde = testSerde();
 
 async function replayCli(prefix: string, args: string[]): Promise<{ produced: Record<string, number>; read: number }> {
   const { stdout } = await run(process.execPath, ['--import', 'tsx', cli, ...args], {
-    env: { ...process.env, KAFKA_BROKERS: brokers.join(','), SCHEMA_REGISTRY_URL: registryUrl, SLUICE_TOPIC_PREFIX: prefix, LOG_LEVEL: 'error' },
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: brokers.join(','),
+      SCHEMA_REGISTRY_URL: registryUrl,
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+    },
   });
   return JSON.parse(stdout.trim().split('\n').pop() as string) as { produced: Record<string, number>; read: number };
 }
@@ -46,14 +52,31 @@ describe('replay commands', () => {
       await produceEvents(kafka, serde, prefix, 'other', makeEvents(1, 2));
       await waitFor(() => rx.accepted.length >= 6 && other.accepted.length >= 1, 60000, 'first pass');
       const dls = await readDeadLetters(kafka, serde, prefix, 4);
-      expect(dls.filter((d) => d.destinationId === 'crm').map((d) => d.messageId).sort()).toEqual(['m-1-0', 'm-1-1', 'm-1-2']);
+      expect(
+        dls
+          .filter((d) => d.destinationId === 'crm')
+          .map((d) => d.messageId)
+          .sort(),
+      ).toEqual(['m-1-0', 'm-1-1', 'm-1-2']);
 
       // A range that holds none of them replays nothing.
-      const future = await replayCli(prefix, ['dead-letters', '--destination', 'crm', '--from', new Date(Date.now() + 3600_000).toISOString()]);
+      const future = await replayCli(prefix, [
+        'dead-letters',
+        '--destination',
+        'crm',
+        '--from',
+        new Date(Date.now() + 3600_000).toISOString(),
+      ]);
       expect(future.produced).toEqual({});
 
       rejecting = false;
-      const report = await replayCli(prefix, ['dead-letters', '--destination', 'crm', '--from', new Date(Date.now() - 600_000).toISOString()]);
+      const report = await replayCli(prefix, [
+        'dead-letters',
+        '--destination',
+        'crm',
+        '--from',
+        new Date(Date.now() - 600_000).toISOString(),
+      ]);
       expect(report.produced).toEqual({ crm: 3 });
       await waitFor(() => (rx.perUser().get('user-1') ?? []).length >= 3, 60000, 'replayed events');
       expect(rx.perUser().get('user-1')).toEqual([0, 1, 2]);

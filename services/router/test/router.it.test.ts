@@ -25,7 +25,10 @@ describe('router on real Kafka with local webhooks', () => {
     down.decide = () => (outage ? { status: 503 } : { status: 200 });
     const users = 30;
     const perUser = 10;
-    const { router, registry } = await runRouter(prefix, [webhookDest('flaky', down.url), webhookDest('fine', healthy.url)]);
+    const { router, registry } = await runRouter(prefix, [
+      webhookDest('flaky', down.url),
+      webhookDest('fine', healthy.url),
+    ]);
     try {
       await produceEvents(kafka, serde, prefix, 'flaky', makeEvents(users, perUser));
       await produceEvents(kafka, serde, prefix, 'fine', makeEvents(users, perUser));
@@ -40,10 +43,12 @@ describe('router on real Kafka with local webhooks', () => {
       await waitFor(() => down.accepted.length >= users * perUser, 60000, 'the recovered destination');
       expectInOrder(down.perUser(), perUser, users);
       expectInOrder(healthy.perUser(), perUser, users);
-      expect(await counter(registry, 'sluice_router_deliveries_total', { destination: 'flaky', outcome: 'retry' })).toBeGreaterThan(0);
-      expect(await counter(registry, 'sluice_router_deliveries_total', { destination: 'flaky', outcome: 'delivered' })).toBe(
-        users * perUser,
-      );
+      expect(
+        await counter(registry, 'sluice_router_deliveries_total', { destination: 'flaky', outcome: 'retry' }),
+      ).toBeGreaterThan(0);
+      expect(
+        await counter(registry, 'sluice_router_deliveries_total', { destination: 'flaky', outcome: 'delivered' }),
+      ).toBe(users * perUser);
     } finally {
       await router.stop();
       await down.stop();

@@ -30,7 +30,13 @@ describe('router config and workspace', () => {
   const ws = {
     sources: [{ id: 's1', writeKey: 'x' }],
     destinations: [
-      { id: 'hook', type: 'webhook', name: 'Hook', enabled: true, config: { url: 'http://127.0.0.1:1/x', delivery: { ratePerSecond: 50 } } },
+      {
+        id: 'hook',
+        type: 'webhook',
+        name: 'Hook',
+        enabled: true,
+        config: { url: 'http://127.0.0.1:1/x', delivery: { ratePerSecond: 50 } },
+      },
       { id: 'off', type: 'webhook', name: 'Off', enabled: false, config: { url: 'http://127.0.0.1:1/y' } },
       { id: 'amp', type: 'amplitude', name: 'Amp', enabled: true, config: { apiKey: 'k' }, extra: 1 },
     ],

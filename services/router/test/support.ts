@@ -55,7 +55,11 @@ export async function runRouter(prefix: string, dests: DestinationSpec[], delive
   return { router, registry };
 }
 
-export async function counter(registry: ReturnType<typeof createMetricsRegistry>, name: string, labels: Record<string, string>) {
+export async function counter(
+  registry: ReturnType<typeof createMetricsRegistry>,
+  name: string,
+  labels: Record<string, string>,
+) {
   const m = (await registry.getMetricsAsJSON()).find((x) => x.name === name);
   const v = (m?.values ?? []) as { value: number; labels: Record<string, string | number> }[];
   return v
@@ -177,7 +181,12 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 }
 
 /** Reads every dead letter currently in the (prefixed) dead-letter topic. */
-export async function readDeadLetters(kafka: Kafka, serde: AvroSerde, prefix: string, min: number): Promise<DeadLetterRecord[]> {
+export async function readDeadLetters(
+  kafka: Kafka,
+  serde: AvroSerde,
+  prefix: string,
+  min: number,
+): Promise<DeadLetterRecord[]> {
   const topic = topicName(prefix, TOPICS.deadLetter.name);
   const consumer = kafka.consumer({ groupId: `${prefix}dl-reader-${randomBytes(3).toString('hex')}` });
   const out: DeadLetterRecord[] = [];
