@@ -141,4 +141,38 @@ describe('router on real Kafka with local webhooks', () => {
       await rx.stop();
     }
   });
+
+  it('pauses a partition at its queue cap while a user is blocked, then drains it in order', async () => {
+    const prefix = uniquePrefix('cap');
+    const rx = await new Receiver().start();
+    let blocked = true;
+    rx.decide = (evs) => (blocked && evs.some((e) => e.user === 'user-0') ? { status: 503 } : { status: 200 });
+    const { router } = await runRouter(prefix, [webhookDest('capped', rx.url)], { maxQueuedPerPartition: 20 });
+    const dest = router.destinations[0];
+    try {
+      const first = makeEvents(1, 100);
+      await produceEvents(kafka, serde, prefix, 'capped', first);
+      const partition = () => dest.engine.assignedPartitions().find((p) => dest.engine.queued(p) > 0);
+      await waitFor(() => partition() !== undefined && dest.engine.overCap(partition()!), 60000, 'the cap');
+      const p = partition()!;
+      await waitFor(
+        () => dest.consumer.consumer.paused().some((t) => t.partitions.includes(p)),
+        10000,
+        'the partition to pause',
+      );
+      const held = dest.engine.queued(p);
+      // More events of the blocked user are not fetched while the partition is paused.
+      const rest = makeEvents(1, 300).slice(100);
+      await produceEvents(kafka, serde, prefix, 'capped', rest);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(dest.engine.queued(p)).toBe(held);
+      blocked = false;
+      await waitFor(() => rx.accepted.length >= 300, 60000, 'everything after unblocking');
+      expectInOrder(rx.perUser(), 300, 1);
+      expect(dest.consumer.consumer.paused().some((t) => t.partitions.includes(p))).toBe(false);
+    } finally {
+      await router.stop();
+      await rx.stop();
+    }
+  });
 });
