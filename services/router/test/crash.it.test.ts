@@ -115,6 +115,27 @@ describe('router killed with SIGKILL mid-load', () => {
       expect(duplicates).toBeGreaterThan(0);
       expect(counted).toBeGreaterThan(0);
       expect(counted).toBeLessThanOrEqual(duplicates);
+      // A graceful stop commits every watermark: the group's offsets reach the end of the topic.
+      const stopping = second;
+      second = undefined;
+      stopping.kill('SIGTERM');
+      const code = await new Promise<number | null>((r) => stopping.once('exit', (c) => r(c)));
+      expect(code).toBe(0);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const topic = `${prefix}sluice.dest.hook`;
+        const ends = await admin.fetchTopicOffsets(topic);
+        const [committed] = await admin.fetchOffsets({ groupId: `${prefix}sluice-router.hook`, topics: [topic] });
+        for (const e of ends) {
+          expect({ p: e.partition, o: committed.partitions.find((x) => x.partition === e.partition)?.offset }).toEqual({
+            p: e.partition,
+            o: e.high,
+          });
+        }
+      } finally {
+        await admin.disconnect();
+      }
       process.stdout.write(
         `kill -9 test: ${total} events, ${beforeCrash} before the kill, ${duplicates} duplicates at the receiver, ${counted} counted by the router\n`,
       );
