@@ -75,3 +75,91 @@ describe('router config and workspace', () => {
     expect(() => builtinDeliverers.webhook({ ...dests[0], config: { url: 'not a url' } })).toThrow(/config.url/);
   });
 });
+
+describe('WebhookDeliverer against a local server', () => {
+  const item = (n: number): import('@sluice/delivery').DeliveryItem => ({
+    destinationId: 'd',
+    sourceId: 's',
+    messageId: `m${n}`,
+    key: `u${n}`,
+    payload: JSON.stringify({ n }),
+    acceptedAt: 0,
+    attempt: 1,
+  });
+
+  it('posts one event as an object and a batch as an array, and classifies answers', async () => {
+    const http = await import('node:http');
+    const bodies: unknown[] = [];
+    const headers: Record<string, unknown>[] = [];
+    let status = 200;
+    const server = http.createServer((req, res) => {
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c.toString()));
+      req.on('end', () => {
+        bodies.push(JSON.parse(b));
+        headers.push(req.headers);
+        res.writeHead(status, status === 429 ? { 'retry-after': '5' } : {});
+        res.end(status === 400 ? 'field x is invalid' : '');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as import('node:net').AddressInfo).port;
+    const { WebhookDeliverer, webhookConfigSchema } = await import('../src/webhook');
+    const single = new WebhookDeliverer(
+      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}/in`, headers: { 'x-token': 't' } }),
+    );
+    const batch = new WebhookDeliverer(
+      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}/in`, maxBatchSize: 10 }),
+    );
+    try {
+      expect(await single.deliver([item(1)])).toEqual([{ kind: 'ok' }]);
+      expect(bodies[0]).toEqual({ n: 1 });
+      expect(headers[0]).toMatchObject({
+        'x-token': 't',
+        'x-sluice-message-id': 'm1',
+        'content-type': 'application/json',
+      });
+      expect(await batch.deliver([item(2), item(3)])).toEqual([{ kind: 'ok' }, { kind: 'ok' }]);
+      expect(bodies[1]).toEqual([{ n: 2 }, { n: 3 }]);
+      status = 429;
+      expect(await single.deliver([item(4)])).toEqual([
+        { kind: 'retry', status: 429, error: 'HTTP 429', retryAfterMs: 5000 },
+      ]);
+      status = 400;
+      expect(await single.deliver([item(5)])).toEqual([
+        { kind: 'abort', status: 400, error: 'HTTP 400: field x is invalid' },
+      ]);
+    } finally {
+      await single.close();
+      await batch.close();
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('retries when nothing listens and when the endpoint does not answer in time', async () => {
+    const http = await import('node:http');
+    const net = await import('node:net');
+    const { WebhookDeliverer, webhookConfigSchema } = await import('../src/webhook');
+    // A port that was free a moment ago: connection refused.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const freePort = (probe.address() as import('node:net').AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const refused = new WebhookDeliverer(webhookConfigSchema.parse({ url: `http://127.0.0.1:${freePort}/x` }));
+    const [r1] = await refused.deliver([item(1)]);
+    expect(r1.kind).toBe('retry');
+    await refused.close();
+
+    const silent = http.createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const port = (silent.address() as import('node:net').AddressInfo).port;
+    const slow = new WebhookDeliverer(webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}/x`, timeoutMs: 300 }));
+    const [r2] = await slow.deliver([item(2)]);
+    expect(r2.kind).toBe('retry');
+    expect((r2 as { error: string }).error).toMatch(/timeout/i);
+    await slow.close();
+    silent.closeAllConnections();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+});
