@@ -404,7 +404,17 @@ export class DeliveryEngine {
     } catch (err) {
       promise = Promise.reject(err);
     }
-    promise
+    // A deliverer that never answers must not block its users forever.
+    const timeoutMs = this.opts.settings.deliveryTimeoutMs;
+    let timer: unknown;
+    const timeout = new Promise<DeliveryOutcome[]>((resolve) => {
+      timer = this.clock.setTimer(
+        () =>
+          resolve(items.map(() => ({ kind: 'retry', error: `no answer from the deliverer within ${timeoutMs} ms` }))),
+        timeoutMs,
+      );
+    });
+    Promise.race([promise.finally(() => this.clock.clearTimer(timer)), timeout])
       .then(
         (outcomes) => outcomes,
         (err: unknown): DeliveryOutcome[] => {

@@ -38,6 +38,8 @@ export const deliverySettingsSchema = z.object({
   rateBurst: z.number().min(0).optional(),
   /** Upper bound on events per request; the deliverer's own maxBatchSize also applies. */
   maxBatchSize: z.number().int().min(1).optional(),
+  /** A deliverer that has not answered after this long counts as a retriable failure (its late answer is ignored). */
+  deliveryTimeoutMs: z.number().int().min(1).default(120_000),
   /** How often watermarks are committed. */
   commitIntervalMs: z.number().int().min(10).default(1000),
   /** How long a graceful stop waits for requests in flight. */

@@ -397,6 +397,23 @@ describe('DeliveryEngine', () => {
     expect(d.delivered).toHaveLength(2);
   });
 
+  it('counts a deliverer that never answers as a retriable failure', async () => {
+    const d = new FakeDeliverer(1);
+    d.hold = true;
+    const { clock, engine, counts } = setup(d, { deliveryTimeoutMs: 30_000 });
+    engine.enqueue(0, [rec(0, 'A', 0)]);
+    await clock.advance(29_000);
+    expect(counts.retried).toBe(0);
+    await clock.advance(1_000);
+    expect(counts.retried).toBe(1);
+    d.hold = false;
+    d.release(); // the late answer is ignored
+    await clock.advance(10_000);
+    expect(counts.delivered).toBe(1);
+    expect(d.requests).toHaveLength(2);
+    expect(engine.watermark(0)).toBe('1');
+  });
+
   it('stop waits for requests in flight and sends nothing new', async () => {
     const d = new FakeDeliverer(1);
     d.hold = true;

@@ -49,6 +49,7 @@ export function readRouterEnv(env: Env): Record<string, unknown> {
       ratePerSecond: num(env.ROUTER_RATE_PER_SECOND),
       rateBurst: num(env.ROUTER_RATE_BURST),
       maxBatchSize: num(env.ROUTER_MAX_BATCH_SIZE),
+      deliveryTimeoutMs: num(env.ROUTER_DELIVERY_TIMEOUT_MS),
       commitIntervalMs: num(env.ROUTER_COMMIT_INTERVAL_MS),
       stopTimeoutMs: num(env.ROUTER_STOP_TIMEOUT_MS),
     },
