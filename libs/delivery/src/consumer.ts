@@ -111,6 +111,11 @@ export class DestinationConsumer {
     this.log.info({ groupId: this.opts.groupId, topic: this.opts.topic }, 'destination consumer started');
   }
 
+  /** The partitions the group gave this instance at its last join. */
+  assignment(): number[] {
+    return [...this.assigned];
+  }
+
   private onAssignment(partitions: number[]): void {
     const next = new Set(partitions);
     const revoked = this.engine.assignedPartitions().filter((p) => !next.has(p));
