@@ -44,9 +44,17 @@ export async function runReplay(argv: string[], env: Env): Promise<number> {
       help: { type: 'boolean', default: false },
     },
   });
-  if (values.help || (command !== 'dead-letters' && command !== 'backfill')) {
+  const help = values.help || command === '--help' || command === '-h' || command === 'help';
+  if (help || (command !== 'dead-letters' && command !== 'backfill')) {
     process.stderr.write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+    return help ? 0 : 2;
+  }
+  const from = time(values.from, 'from');
+  const to = time(values.to, 'to');
+  const dryRun = values['dry-run'] ?? false;
+  if (command === 'backfill' && (!values.source || !values.destination || from === undefined)) {
+    process.stderr.write(`backfill needs --source, --destination and --from\n${USAGE}\n`);
+    return 2;
   }
   const config = buildConfig(
     'replay',
@@ -66,20 +74,13 @@ export async function runReplay(argv: string[], env: Env): Promise<number> {
     log,
   };
   try {
-    const from = time(values.from, 'from');
-    const to = time(values.to, 'to');
-    const dryRun = values['dry-run'] ?? false;
     let report;
     if (command === 'dead-letters') {
       report = await replayDeadLetters(ctx, { destinationId: values.destination, from, to, dryRun });
     } else {
-      if (!values.source || !values.destination || from === undefined) {
-        process.stderr.write(`backfill needs --source, --destination and --from\n${USAGE}\n`);
-        return 2;
-      }
       report = await backfill(ctx, {
-        sourceId: values.source,
-        destinationId: values.destination,
+        sourceId: values.source as string,
+        destinationId: values.destination as string,
         from,
         to,
         fromTopic: values.topic,
