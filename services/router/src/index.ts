@@ -1,0 +1,6 @@
+export * from './config';
+export * from './workspace';
+export * from './webhook';
+export * from './deliverers';
+export * from './metrics';
+export * from './router';
