@@ -221,6 +221,7 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
         return;
       }
       if (outcome.reason === 'kafka') {
+        health.failed(outcome.error ?? new Error('produce failed'));
         throw new RequestError(503, `could not write to Kafka: ${outcome.error?.message ?? 'unknown error'}`, config.retryAfterSeconds);
       }
       if (outcome.reason === 'deadline') {
