@@ -52,7 +52,7 @@ describe('real SDKs pointed at the gateway', () => {
       messageId: `seg-order-${run}`,
       timestamp: ts,
       properties: { revenue: 42.5, products: [{ sku: 'A-1', qty: 2 }], coupon: null, nested: { a: { b: [1, 'two'] } } },
-      context: { campaign: { source: 'newsletter' } },
+      context: { campaign: { name: 'fall', source: 'newsletter', medium: 'email' } },
       integrations: { All: true, Mixpanel: false },
     });
     analytics.page({ userId: user, name: 'Pricing', category: 'Docs', properties: { url: 'https://example.com/pricing' } });
@@ -80,7 +80,7 @@ describe('real SDKs pointed at the gateway', () => {
     });
     expect(parse(order.envelope.integrations)).toEqual({ All: true, Mixpanel: false });
     const ctx = parse(order.envelope.context) as Record<string, unknown>;
-    expect(ctx.campaign).toEqual({ source: 'newsletter' });
+    expect(ctx.campaign).toEqual({ name: 'fall', source: 'newsletter', medium: 'email' });
     expect(ctx.library).toMatchObject({ name: '@segment/analytics-node' });
     expect(ctx.ip).toBe('127.0.0.1');
     // Skew correction: the SDK's clock is ours, so timestamp ≈ the event time.
