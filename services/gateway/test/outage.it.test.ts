@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Gateway, startGateway } from '../src/gateway';
@@ -64,8 +65,12 @@ describe('gateway when Kafka goes away', () => {
   afterAll(async () => {
     await gw?.close();
     ws?.remove();
-    // Stops the broker and deletes its data.
+    // Stops the broker and deletes its data, config and logs.
     stack('kafka-reset', env);
+    const local = process.env.SLUICE_LOCAL ?? path.join(ROOT, '.local');
+    fs.rmSync(path.join(local, 'kafka', `server-${env.KAFKA_PORT}.properties`), { force: true });
+    fs.rmSync(path.join(local, 'logs', `kafka-${env.KAFKA_PORT}`), { recursive: true, force: true });
+    fs.rmSync(path.join(local, 'logs', `kafka-${env.KAFKA_PORT}.out`), { force: true });
   });
 
   it('answers 503 while Kafka is down, 200 once it is back, and loses no acknowledged event', async () => {
