@@ -20,6 +20,8 @@ export interface BatcherOptions {
   maxSendBytes: number;
   /** A submission not acknowledged in this time settles as `deadline`. */
   deadlineMs: number;
+  /** Produce calls in flight at once (1 for an idempotent producer, which serialises them anyway). */
+  maxInflightSends?: number;
 }
 
 export interface SendStats {
@@ -32,6 +34,8 @@ export interface SendStats {
 
 interface Submission {
   remaining: number;
+  /** Chunks of this submission in a produce call now: its next chunk waits (order within a request). */
+  sending: number;
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   done: (outcome: AckOutcome) => void;
@@ -49,9 +53,10 @@ function recordBytes(r: OutRecord): number {
 
 /**
  * Collects the records of many concurrent requests into few produce calls.
- * One call is in flight at a time (the idempotent producer serialises them per
- * broker anyway); records that arrive meanwhile form the next call, so batches
- * grow with load and latency stays near one round trip. Each request's promise
+ * Up to `maxInflightSends` calls are in flight; records that arrive meanwhile
+ * form the next call, so batches grow with load and latency stays near one
+ * round trip. The chunks of one request go out one after the other, so a
+ * request's events keep their order. Each request's promise
  * settles when all of its records are acknowledged, when a call carrying them
  * fails, or at its deadline — whichever comes first. A request that settled
  * without `ok` has its waiting records withdrawn; records already handed to
@@ -61,7 +66,7 @@ function recordBytes(r: OutRecord): number {
 export class ProduceBatcher {
   private queue: Chunk[] = [];
   private queuedBytes = 0;
-  private sending = false;
+  private inflight = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -78,14 +83,18 @@ export class ProduceBatcher {
   }
 
   get busy(): boolean {
-    return this.sending || this.queue.length > 0;
+    return this.inflight > 0 || this.queue.length > 0;
+  }
+
+  private get maxInflight(): number {
+    return Math.max(1, this.opts.maxInflightSends ?? 1);
   }
 
   submit(records: OutRecord[]): Promise<AckOutcome> {
     if (this.closed) return Promise.resolve({ ok: false, reason: 'closed' });
     if (records.length === 0) return Promise.resolve({ ok: true });
     return new Promise<AckOutcome>((resolve) => {
-      const sub: Submission = { remaining: 0, settled: false, timer: undefined, done: resolve };
+      const sub: Submission = { remaining: 0, sending: 0, settled: false, timer: undefined, done: resolve };
       let chunk: Chunk = { sub, records: [], bytes: 0 };
       for (const r of records) {
         const b = recordBytes(r);
@@ -128,11 +137,14 @@ export class ProduceBatcher {
   }
 
   private schedule(): void {
-    if (this.sending || this.queue.length === 0) return;
+    if (this.inflight >= this.maxInflight || this.queue.length === 0) return;
     if (this.closed || this.opts.lingerMs <= 0 || this.queuedBytes >= this.opts.maxSendBytes) {
       this.sendNext();
     } else if (!this.lingerTimer) {
-      this.lingerTimer = setTimeout(() => this.sendNext(), this.opts.lingerMs);
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = undefined;
+        this.sendNext();
+      }, this.opts.lingerMs);
     }
   }
 
@@ -141,15 +153,21 @@ export class ProduceBatcher {
       clearTimeout(this.lingerTimer);
       this.lingerTimer = undefined;
     }
-    if (this.sending) return;
+    if (this.inflight >= this.maxInflight) return;
     const taken: Chunk[] = [];
     let bytes = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0];
+      if (next.sub.settled) {
+        this.queue.shift();
+        this.queuedBytes -= next.bytes;
+        continue;
+      }
+      // An earlier chunk of the same request is still in flight: keep FIFO order.
+      if (next.sub.sending > 0) break;
       if (taken.length > 0 && bytes + next.bytes > this.opts.maxSendBytes) break;
       this.queue.shift();
       this.queuedBytes -= next.bytes;
-      if (next.sub.settled) continue;
       taken.push(next);
       bytes += next.bytes;
     }
@@ -157,13 +175,15 @@ export class ProduceBatcher {
       this.notifyIdle();
       return;
     }
+    for (const c of taken) c.sub.sending++;
     const records = taken.length === 1 ? taken[0].records : taken.flatMap((c) => c.records);
-    this.sending = true;
+    this.inflight++;
     const started = performance.now();
     this.sink.send(records).then(
       () => {
         this.onSend({ records: records.length, bytes, ms: performance.now() - started, ok: true });
         for (const c of taken) {
+          c.sub.sending--;
           c.sub.remaining--;
           if (c.sub.remaining === 0) this.settle(c.sub, { ok: true });
         }
@@ -172,21 +192,26 @@ export class ProduceBatcher {
       (err: unknown) => {
         const error = err instanceof Error ? err : new Error(String(err));
         this.onSend({ records: records.length, bytes, ms: performance.now() - started, ok: false, error });
-        for (const c of taken) this.settle(c.sub, { ok: false, reason: 'kafka', error });
+        for (const c of taken) {
+          c.sub.sending--;
+          this.settle(c.sub, { ok: false, reason: 'kafka', error });
+        }
         this.afterSend();
       },
     );
+    // More than one call's worth waiting and a free slot: go on.
+    if (this.queue.length > 0) this.schedule();
   }
 
   private afterSend(): void {
-    this.sending = false;
+    this.inflight--;
     // What arrived during the call has waited long enough: send it now.
     if (this.queue.length > 0) this.sendNext();
     else this.notifyIdle();
   }
 
   private notifyIdle(): void {
-    if (this.sending || this.queue.length > 0) return;
+    if (this.inflight > 0 || this.queue.length > 0) return;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const w of waiters) w();
@@ -197,7 +222,7 @@ export class ProduceBatcher {
     if (!this.busy) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.idleWaiters.push(resolve);
-      if (!this.sending) this.sendNext();
+      this.sendNext();
     });
   }
 

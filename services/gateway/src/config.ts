@@ -38,6 +38,13 @@ export const gatewayConfigSchema = z.object({
   lingerMs: z.number().min(0).max(1000).default(2),
   /** Upper bound on the bytes of one produce call (Kafka's message.max.bytes is ~1 MB per partition). */
   maxSendBytes: z.number().int().min(16 * KB).max(64 * MB).default(900 * KB),
+  /** Produce calls in flight per worker (pipelining); forced to 1 when the producer is idempotent. */
+  maxInflightSends: z.number().int().min(1).max(16).default(3),
+  /**
+   * KafkaJS's idempotent producer (no duplicates from producer retries) serialises produce
+   * calls per broker; off by default: the processor dedupes by messageId (decision 0502).
+   */
+  kafkaIdempotent: z.boolean().default(false),
   /** A request not acknowledged by Kafka in this time gets 503 + Retry-After. */
   ackDeadlineMs: z.number().int().min(100).max(120000).default(5000),
   /** Seconds told to clients in Retry-After on 503 and 429. */
@@ -82,6 +89,8 @@ export function readGatewayEnv(env: Env): Record<string, unknown> {
     lingerMs: num(env.LINGER_MS),
     maxSendBytes: num(env.KAFKA_MAX_SEND_BYTES),
     ackDeadlineMs: num(env.ACK_DEADLINE_MS),
+    maxInflightSends: num(env.KAFKA_MAX_INFLIGHT_SENDS),
+    kafkaIdempotent: bool(env.KAFKA_IDEMPOTENT),
     retryAfterSeconds: num(env.RETRY_AFTER_SECONDS),
     maxInflightBytes: num(env.MAX_INFLIGHT_BYTES),
     rateLimit: { eventsPerSecond: num(env.RATE_LIMIT_EVENTS_PER_SEC), burst },

@@ -148,13 +148,27 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const kafka: Kafka = createKafka(config.kafka, log);
   const admin = kafka.admin({ retry: { retries: 0 } });
   await admin.connect();
-  const producer = createDurableProducer(kafka);
+  const inflightSends = config.kafkaIdempotent ? 1 : config.maxInflightSends;
+  const producer = config.kafkaIdempotent
+    ? createDurableProducer(kafka)
+    : // acks=all on every send (producerSink); retries may duplicate a record, never lose one.
+      kafka.producer({
+        idempotent: false,
+        maxInFlightRequests: inflightSends,
+        allowAutoTopicCreation: false,
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
   await producer.connect();
 
   const probe = new KafkaProbe(admin, topic, config.healthProbeMs, log, metrics);
   const batcher = new ProduceBatcher(
     producerSink(producer, topic, Math.max(1000, config.ackDeadlineMs)),
-    { lingerMs: config.lingerMs, maxSendBytes: config.maxSendBytes, deadlineMs: config.ackDeadlineMs },
+    {
+      lingerMs: config.lingerMs,
+      maxSendBytes: config.maxSendBytes,
+      deadlineMs: config.ackDeadlineMs,
+      maxInflightSends: inflightSends,
+    },
     (s) => {
       metrics.produceLatency.observe({ outcome: s.ok ? 'ok' : 'error' }, s.ms / 1000);
       metrics.produceBatchRecords.observe(s.records);

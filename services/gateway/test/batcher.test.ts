@@ -92,6 +92,35 @@ describe('ProduceBatcher', () => {
     expect(sink.calls).toHaveLength(1); // k2 was withdrawn, never sent
   });
 
+  it('pipelines up to maxInflightSends calls, but never two chunks of one request at once', async () => {
+    const sink = new ManualSink();
+    const b = new ProduceBatcher(sink, { lingerMs: 0, maxSendBytes: 110, deadlineMs: 5000, maxInflightSends: 2 });
+    const big = b.submit([rec(1, 60), rec(2, 60), rec(3, 60)]); // three chunks
+    const small = b.submit([rec(4, 10)]);
+    await tick();
+    // Chunk 1 of `big` is in flight; its chunk 2 must wait, and holds the queue behind it.
+    expect(sink.calls.map((c) => c.records.map((r) => r.key))).toEqual([['k1']]);
+    sink.calls[0].resolve();
+    await tick();
+    expect(sink.calls.map((c) => c.records.map((r) => r.key))).toEqual([['k1'], ['k2']]);
+    sink.calls[1].resolve();
+    await tick();
+    // Chunk 3 and the small request fit one call.
+    expect(sink.calls[2].records.map((r) => r.key)).toEqual(['k3', 'k4']);
+    sink.calls[2].resolve();
+    await expect(Promise.all([big, small])).resolves.toEqual([{ ok: true }, { ok: true }]);
+
+    const p1 = b.submit([rec(5, 60)]);
+    await tick();
+    const p2 = b.submit([rec(6, 60)]);
+    await tick();
+    expect(sink.calls).toHaveLength(5); // two calls in flight together
+    sink.calls[4].resolve();
+    await expect(p2).resolves.toEqual({ ok: true });
+    sink.calls[3].resolve();
+    await expect(p1).resolves.toEqual({ ok: true });
+  });
+
   it('drains on close and refuses new work', async () => {
     const sink: RecordSink = { send: async () => undefined };
     const b = new ProduceBatcher(sink, { lingerMs: 1000, maxSendBytes: 1 << 20, deadlineMs: 5000 });
