@@ -25,8 +25,10 @@ export interface StartOptions {
   sources?: SourceResolver;
   /** Metrics text for /metrics; defaults to this process's registry (cluster workers pass the aggregate). */
   metricsText?: (registry: Registry) => Promise<{ contentType: string; body: string }>;
-  /** Skip topic creation and schema registration (the cluster primary did them). */
+  /** Skip topic creation (the cluster primary did it). */
   skipSetup?: boolean;
+  /** The Prometheus registry to fill (a cluster worker creates it early for the aggregator). */
+  registry?: Registry;
 }
 
 /** Creates events.raw if missing and registers the envelope schema under its subject. */
@@ -136,7 +138,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const topic = topicName(config.kafka.topicPrefix, TOPICS.eventsRaw.name);
   if (!opts.skipSetup) await setupKafka(config, log);
 
-  const registry = createMetricsRegistry('gateway');
+  const registry = opts.registry ?? createMetricsRegistry('gateway');
   const metrics = new GatewayMetrics(registry);
   const sources = opts.sources ?? (await FileSourceResolver.open(config.workspaceFile, log, config.workspaceReloadMs));
 

@@ -1,5 +1,5 @@
 import cluster from 'node:cluster';
-import { createLogger, Lifecycle, startOpsServer } from '@sluice/observability';
+import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
 import { AggregatorRegistry, PrometheusContentType } from 'prom-client';
 import { loadGatewayConfig } from './config';
 import { setupKafka, startGateway } from './gateway';
@@ -72,8 +72,15 @@ async function main(): Promise<void> {
     waiting.get(msg.id)?.(msg);
     waiting.delete(msg.id);
   });
+  // The primary collects every worker's series from this registry; constructing an
+  // AggregatorRegistry installs prom-client's worker-side listener. Done first, so a
+  // worker still starting answers the primary's requests too.
+  const registry = createMetricsRegistry('gateway');
+  new AggregatorRegistry<PrometheusContentType>();
+  AggregatorRegistry.setRegistries([registry]);
   const gw = await startGateway(config, log, {
     skipSetup: true,
+    registry,
     metricsText: (registry) => {
       return new Promise((resolve, reject) => {
         const id = nextId++;
@@ -86,8 +93,6 @@ async function main(): Promise<void> {
       });
     },
   });
-  // The primary collects every worker's series from this registry.
-  AggregatorRegistry.setRegistries([gw.registry]);
   lifecycle.add('gateway', () => gw.close());
 }
 

@@ -9,6 +9,7 @@ export class GatewayMetrics {
   readonly produceBatchRecords: Histogram;
   readonly ackLatency: Histogram;
   readonly bytesInFlight: Gauge;
+  readonly requestsInFlight: Gauge;
   readonly kafkaReady: Gauge;
 
   constructor(readonly registry: Registry) {
@@ -52,6 +53,11 @@ export class GatewayMetrics {
     this.bytesInFlight = new Gauge({
       name: 'sluice_gateway_bytes_in_flight',
       help: 'Request and record bytes held for requests not yet answered',
+      registers: [registry],
+    });
+    this.requestsInFlight = new Gauge({
+      name: 'sluice_gateway_requests_in_flight',
+      help: 'Event requests received and not yet answered',
       registers: [registry],
     });
     this.kafkaReady = new Gauge({

@@ -157,6 +157,7 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
 
   const handleEvents = async (req: IncomingMessage, res: ServerResponse, path: string, query: string, route: RouteKind) => {
     const started = performance.now();
+    metrics.requestsInFlight.inc();
     let held = 0;
     const hold = (n: number) => {
       held += n;
@@ -237,6 +238,7 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
       }
     } finally {
       setInflight(-held);
+      metrics.requestsInFlight.dec();
     }
   };
 
