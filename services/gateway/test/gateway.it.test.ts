@@ -89,6 +89,22 @@ describe('gateway against Kafka and the schema registry', () => {
     expect(JSON.parse(batched.envelope.context!)).toEqual({ app: { name: 'x' }, ip: '127.0.0.1' });
   });
 
+  it("keeps one user's events in the order they were acknowledged", async () => {
+    const ids: string[] = [];
+    for (let r = 0; r < 10; r++) {
+      const batch = [0, 1, 2].map((i) => {
+        const messageId = `${run}-order-${r}-${i}`;
+        ids.push(messageId);
+        return { type: 'track', messageId, anonymousId: `ordered-${run}`, event: 'Step', properties: { r, i } };
+      });
+      expect((await request(gw.url, '/v1/batch', { batch }, { writeKey: key() })).status).toBe(200);
+    }
+    await reader.waitFor(() => ids.every((id) => reader.byMessageId(id)));
+    const mine = reader.events.filter((e) => e.envelope.anonymousId === `ordered-${run}`);
+    expect(new Set(mine.map((e) => e.partition)).size).toBe(1);
+    expect(mine.map((e) => e.envelope.messageId)).toEqual(ids);
+  });
+
   it('corrects the timestamp for client clock skew', async () => {
     const id = `${run}-skew`;
     // The client's clock is an hour fast; the event happened 2 s before it was sent.

@@ -102,9 +102,9 @@ describe('real SDKs pointed at the gateway', () => {
     expect(scrolled.map((e) => (parse(e.envelope.properties) as { i: number }).i).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
     );
-    // One user's events share one partition, in the order they were sent.
+    // One user's events share one partition. (The SDK posts its batches concurrently, so
+    // their relative order is the client's to lose; sequential requests keep it, see gateway.it.)
     expect(new Set(scrolled.map((e) => e.partition)).size).toBe(1);
-    expect(scrolled.map((e) => (parse(e.envelope.properties) as { i: number }).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
   it('@rudderstack/rudder-sdk-node (gzip by default): every call arrives with its fields intact', async () => {
@@ -146,7 +146,10 @@ describe('real SDKs pointed at the gateway', () => {
     expect(events.find((e) => e.envelope.type === 'screen')!.envelope.name).toBe('Onboarding');
     expect(events.find((e) => e.envelope.type === 'group')!.envelope.groupId).toBe(`rs-grp-${run}`);
     expect(events.find((e) => e.envelope.type === 'alias')!.envelope.previousId).toBe(anon);
-    const clicks = events.filter((e) => e.envelope.event === 'Clicked').map((e) => (parse(e.envelope.properties) as { i: number }).i);
-    expect(clicks).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    const clicks = events.filter((e) => e.envelope.event === 'Clicked');
+    expect(clicks.map((e) => (parse(e.envelope.properties) as { i: number }).i).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i),
+    );
+    expect(new Set(clicks.map((e) => e.partition)).size).toBe(1);
   });
 });
