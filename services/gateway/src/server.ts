@@ -94,9 +94,11 @@ function queryParam(query: string, name: string): string | undefined {
 
 export function createGatewayServer(deps: GatewayServerDeps): http.Server {
   const { config, log, sources, encode, batcher, health, metrics } = deps;
+  // Workers share connections evenly, so each enforces its share of the per-source limit.
+  const share = 1 / Math.max(1, config.workers);
   const limiter = new RateLimiter(
-    config.rateLimit.eventsPerSecond,
-    config.rateLimit.burst ?? Math.max(1, config.rateLimit.eventsPerSecond),
+    config.rateLimit.eventsPerSecond * share,
+    (config.rateLimit.burst ?? Math.max(1, config.rateLimit.eventsPerSecond)) * share,
   );
   const corsAny = config.corsOrigins.includes('*');
   const corsAllowed = new Set(config.corsOrigins);

@@ -34,7 +34,7 @@ interface Harness {
 
 async function start(overrides: Partial<GatewayConfig> = {}): Promise<Harness> {
   const config: GatewayConfig = {
-    ...gatewayConfigSchema.parse({ workspaceFile: 'unused', kafka: {}, registry: {}, lingerMs: 1, ackDeadlineMs: 300 }),
+    ...gatewayConfigSchema.parse({ workspaceFile: 'unused', kafka: {}, registry: {}, lingerMs: 1, ackDeadlineMs: 300, workers: 1 }),
     ...overrides,
   };
   const sink = new FakeSink();
