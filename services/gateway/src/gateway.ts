@@ -1,3 +1,4 @@
+import { Partitioners } from 'kafkajs';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { toEnvelope } from '@sluice/events';
 import { createDurableProducer, createKafka, ensureTopics, topicName, TOPICS } from '@sluice/kafka';
@@ -156,6 +157,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     : // acks=all on every send (producerSink); retries may duplicate a record, never lose one.
       kafka.producer({
         idempotent: false,
+        // Java-compatible murmur2 on the key: the same user lands where Java producers put it.
+        createPartitioner: Partitioners.DefaultPartitioner,
         maxInFlightRequests: inflightSends,
         allowAutoTopicCreation: false,
         retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
