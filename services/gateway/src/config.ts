@@ -38,6 +38,8 @@ export const gatewayConfigSchema = z.object({
   lingerMs: z.number().min(0).max(1000).default(2),
   /** Upper bound on the bytes of one produce call (Kafka's message.max.bytes is ~1 MB per partition). */
   maxSendBytes: z.number().int().min(16 * KB).max(64 * MB).default(900 * KB),
+  /** The Kafka client of the produce path (decision 0506); `kafkajs` with KAFKA_IDEMPOTENT. */
+  kafkaProducer: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
   /** Produce calls in flight per worker (pipelining); forced to 1 when the producer is idempotent. */
   maxInflightSends: z.number().int().min(1).max(16).default(3),
   /**
@@ -90,6 +92,7 @@ export function readGatewayEnv(env: Env): Record<string, unknown> {
     maxSendBytes: num(env.KAFKA_MAX_SEND_BYTES),
     ackDeadlineMs: num(env.ACK_DEADLINE_MS),
     maxInflightSends: num(env.KAFKA_MAX_INFLIGHT_SENDS),
+    kafkaProducer: env.KAFKA_PRODUCER,
     kafkaIdempotent: bool(env.KAFKA_IDEMPOTENT),
     retryAfterSeconds: num(env.RETRY_AFTER_SECONDS),
     maxInflightBytes: num(env.MAX_INFLIGHT_BYTES),

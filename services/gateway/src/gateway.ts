@@ -1,11 +1,11 @@
-import { Partitioners } from 'kafkajs';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { toEnvelope } from '@sluice/events';
-import { createDurableProducer, createKafka, ensureTopics, topicName, TOPICS } from '@sluice/kafka';
+import { createKafka, ensureTopics, topicName, TOPICS } from '@sluice/kafka';
 import { createMetricsRegistry, Logger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
 import type { Registry } from 'prom-client';
-import { ProduceBatcher, RecordSink } from './batcher';
+import { ProduceBatcher } from './batcher';
+import { kafkajsSink, platformaticSink, ProducerSink } from './producer';
 import type { GatewayConfig } from './config';
 import { GatewayMetrics } from './metrics';
 import { closeServer, createGatewayServer, EventEncoder, KafkaHealth, listen } from './server';
@@ -123,14 +123,6 @@ export class KafkaProbe implements KafkaHealth {
   }
 }
 
-function producerSink(producer: Producer, topic: string, timeoutMs: number): RecordSink {
-  return {
-    async send(records) {
-      await producer.send({ topic, acks: -1, timeout: timeoutMs, messages: records });
-    },
-  };
-}
-
 /**
  * Starts one gateway in this process: Kafka producer, schema binding, the
  * batcher, the HTTP server and the readiness probe.
@@ -151,28 +143,20 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
   const kafka: Kafka = createKafka(config.kafka, log);
   const admin = kafka.admin({ retry: { retries: 0 } });
   await admin.connect();
-  const inflightSends = config.kafkaIdempotent ? 1 : config.maxInflightSends;
-  const producer = config.kafkaIdempotent
-    ? createDurableProducer(kafka)
-    : // acks=all on every send (producerSink); retries may duplicate a record, never lose one.
-      kafka.producer({
-        idempotent: false,
-        // Java-compatible murmur2 on the key: the same user lands where Java producers put it.
-        createPartitioner: Partitioners.DefaultPartitioner,
-        maxInFlightRequests: inflightSends,
-        allowAutoTopicCreation: false,
-        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
-      });
-  await producer.connect();
+  const sink: ProducerSink =
+    config.kafkaProducer === 'platformatic' && !config.kafkaIdempotent
+      ? await platformaticSink(topic, config)
+      : await kafkajsSink(kafka, topic, config);
+  log.info({ producer: config.kafkaIdempotent ? 'kafkajs-idempotent' : config.kafkaProducer, inflight: sink.inflight }, 'producer ready');
 
   const probe = new KafkaProbe(admin, topic, config.healthProbeMs, log, metrics);
   const batcher = new ProduceBatcher(
-    producerSink(producer, topic, Math.max(1000, config.ackDeadlineMs)),
+    sink,
     {
       lingerMs: config.lingerMs,
       maxSendBytes: config.maxSendBytes,
       deadlineMs: config.ackDeadlineMs,
-      maxInflightSends: inflightSends,
+      maxInflightSends: sink.inflight,
     },
     (s) => {
       metrics.produceLatency.observe({ outcome: s.ok ? 'ok' : 'error' }, s.ms / 1000);
@@ -215,7 +199,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
         await closeServer(server, config.ackDeadlineMs + 1000);
         await batcher.close();
         probe.stop();
-        await producer.disconnect();
+        await sink.close();
         await admin.disconnect();
         if (!opts.sources) await sources.close();
         log.info('gateway stopped');

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { startGateway } from '../src/gateway';
+import { javaPartition } from '../src/producer';
 import { request, runId, sampleTrack } from './helpers';
 import { deleteTopics, itConfig, KAFKA_BROKERS, log, SCHEMA_REGISTRY_URL, tempWorkspace, TopicReader } from './it-helpers';
 
@@ -104,6 +105,20 @@ describe('gateway lifecycle', () => {
       expect(metrics.status).toBe(200);
       const accepted = /sluice_gateway_events_accepted_total\{source="src-main"[^}]*\} (\d+)/.exec(metrics.body);
       expect(Number(accepted?.[1])).toBe(20);
+
+      // The default produce path (@platformatic/kafka) wrote decodable records, partitioned as Java/KafkaJS would.
+      const reader = await TopicReader.open(KAFKA_BROKERS, `${prefix}sluice.events.raw`);
+      try {
+        await reader.waitFor((events) => events.length >= 20);
+        expect(reader.events).toHaveLength(20);
+        for (const e of reader.events) {
+          expect(e.envelope).toMatchObject({ type: 'track', event: 'Cluster', sourceId: 'src-main' });
+          expect(e.key).toBe(`u:${e.envelope.userId}`);
+          expect(e.partition).toBe(javaPartition(Buffer.from(e.key), 12));
+        }
+      } finally {
+        await reader.close();
+      }
 
       const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');

@@ -1,10 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Gateway, startGateway } from '../src/gateway';
 import { request, runId } from './helpers';
-import { itConfig, log, tempWorkspace, TopicReader, Workspace } from './it-helpers';
+import { itConfig, log, SCHEMA_REGISTRY_URL, tempWorkspace, TopicReader, Workspace } from './it-helpers';
 
 jest.setTimeout(300_000);
 
@@ -51,7 +51,7 @@ describe('gateway when Kafka goes away', () => {
   let env: Record<string, string>;
   let brokers: string;
   let ws: Workspace;
-  let gw: Gateway | undefined;
+  const running: { close(): Promise<void> }[] = [];
 
   beforeAll(async () => {
     const port = await freePort();
@@ -63,7 +63,7 @@ describe('gateway when Kafka goes away', () => {
   });
 
   afterAll(async () => {
-    await gw?.close();
+    for (const g of running) await g.close();
     ws?.remove();
     // Stops the broker and deletes its data, config and logs.
     stack('kafka-reset', env);
@@ -73,16 +73,62 @@ describe('gateway when Kafka goes away', () => {
     fs.rmSync(path.join(local, 'logs', `kafka-${env.KAFKA_PORT}.out`), { force: true });
   });
 
-  it('answers 503 while Kafka is down, 200 once it is back, and loses no acknowledged event', async () => {
-    gw = await startGateway(
-      itConfig(ws.file, `it-gw-outage-${run}.`, {
-        KAFKA_BROKERS: brokers,
-        ACK_DEADLINE_MS: '2000',
-        HEALTH_PROBE_MS: '300',
-        RETRY_AFTER_SECONDS: '2',
-      }),
-      log,
-    );
+  const gatewayEnv = (prefix: string) => ({
+    KAFKA_BROKERS: brokers,
+    ACK_DEADLINE_MS: '2000',
+    HEALTH_PROBE_MS: '300',
+    RETRY_AFTER_SECONDS: '2',
+    SLUICE_TOPIC_PREFIX: prefix,
+  });
+
+  /** The default produce path (@platformatic/kafka) runs in a main.ts process: Jest cannot load it. */
+  async function spawnGateway(prefix: string): Promise<{ url: string; topic: string }> {
+    const port = await freePort();
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        ...gatewayEnv(prefix),
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WORKERS: '1',
+        WORKSPACE_FILE: ws.file,
+        SCHEMA_REGISTRY_URL,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    running.push({
+      close: async () => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(15_000)]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      },
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await until('gateway up', async () => {
+      try {
+        return (await request(url, '/health', undefined, { method: 'GET' })).status === 200;
+      } catch {
+        return false;
+      }
+    }, 60_000);
+    return { url, topic: `${prefix}sluice.events.raw` };
+  }
+
+  async function inProcessGateway(prefix: string): Promise<{ url: string; topic: string }> {
+    const gw: Gateway = await startGateway(itConfig(ws.file, prefix, gatewayEnv(prefix)), log);
+    running.push(gw);
+    return { url: gw.url, topic: gw.topic };
+  }
+
+  it.each([
+    ['@platformatic/kafka (default, main.ts process)', spawnGateway],
+    ['KafkaJS (in process)', inProcessGateway],
+  ])('%s: 503 while Kafka is down, 200 once it is back, no acknowledged event lost', async (_name, startIt) => {
+    const gw = await startIt(`it-gw-outage-${run}-${runId()}.`);
     const url = gw.url;
     const acked = new Set<string>();
     const statuses = new Map<number, number>();
