@@ -19,9 +19,11 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { toEnvelope, AcceptedEvent, partitionKey } from '@sluice/events';
-import { createDurableProducer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
+import { createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
+import { loadGatewayConfig } from '../../services/gateway/src/config';
+import { kafkajsSink, platformaticSink, ProducerSink } from '../../services/gateway/src/producer';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 const ROOT = path.resolve(__dirname, '../..');
@@ -247,12 +249,13 @@ interface Ceiling {
   recordBytes: number;
   batch: number;
   mbPerSec: number;
+  /** CPU of the producing process, in cores. */
+  cpuCores: number;
 }
 
 /**
- * A KafkaJS producer loop with the gateway's records (the Avro envelope of the same ~1 KB
- * events) and the gateway's call size, acks=all: once as the gateway produces by default
- * (not idempotent, 3 calls in flight), once with the idempotent producer (1 call in flight).
+ * The gateway's produce path alone, without HTTP: its records (the Avro envelope of the same
+ * ~1 KB events), its call size and calls in flight, acks=all — for each producer it can use.
  */
 async function kafkaCeiling(seconds: number): Promise<Ceiling[]> {
   const config = { brokers: BROKERS.split(','), clientId: 'bench-ceiling', topicPrefix: PREFIX, ssl: false };
@@ -272,36 +275,43 @@ async function kafkaCeiling(seconds: number): Promise<Ceiling[]> {
   const recordBytes = Math.round(records.reduce((a, r) => a + r.value.length, 0) / records.length);
   const batch = Math.floor((900 * 1024) / (recordBytes + 40));
   const out: Ceiling[] = [];
-  for (const mode of ['pipelined', 'idempotent'] as const) {
-    const inflight = mode === 'pipelined' ? 3 : 1;
-    const producer =
-      mode === 'idempotent'
-        ? createDurableProducer(kafka)
-        : kafka.producer({ idempotent: false, maxInFlightRequests: inflight, allowAutoTopicCreation: false });
-    await producer.connect();
+  const modes = [
+    { name: '@platformatic/kafka, acks=all, 3 calls in flight (gateway default)', env: { KAFKA_PRODUCER: 'platformatic' } },
+    { name: 'KafkaJS, acks=all, 3 calls in flight', env: { KAFKA_PRODUCER: 'kafkajs' } },
+    { name: 'KafkaJS idempotent, acks=all, 1 call in flight', env: { KAFKA_PRODUCER: 'kafkajs', KAFKA_IDEMPOTENT: 'true' } },
+  ];
+  for (const mode of modes) {
+    const gwConfig = loadGatewayConfig({ WORKSPACE_FILE: 'unused', KAFKA_BROKERS: BROKERS, ...mode.env });
+    const sink: ProducerSink =
+      gwConfig.kafkaProducer === 'platformatic' && !gwConfig.kafkaIdempotent
+        ? await platformaticSink(topic, gwConfig)
+        : await kafkajsSink(kafka, topic, gwConfig);
     let sent = 0;
     let offset = 0;
     const started = Date.now();
+    const c0 = process.cpuUsage();
     await Promise.all(
-      Array.from({ length: inflight }, async () => {
+      Array.from({ length: sink.inflight }, async () => {
         while (Date.now() - started < seconds * 1000) {
           const msgs = [];
           for (let k = 0; k < batch; k++) msgs.push(records[(offset + k) % records.length]);
           offset += batch;
-          await producer.send({ topic, acks: -1, messages: msgs });
+          await sink.send(msgs);
           sent += batch;
         }
       }),
     );
     const elapsed = (Date.now() - started) / 1000;
-    await producer.disconnect();
+    const cpu = process.cpuUsage(c0);
+    await sink.close();
     const recordsPerSec = Math.round(sent / elapsed);
     out.push({
-      producer: mode === 'pipelined' ? 'KafkaJS, acks=all, 3 calls in flight' : 'KafkaJS idempotent, acks=all, 1 call in flight',
+      producer: mode.name,
       recordsPerSec,
       recordBytes,
       batch,
       mbPerSec: Math.round((recordsPerSec * recordBytes) / 1e5) / 10,
+      cpuCores: Math.round(((cpu.user + cpu.system) / 1e6 / elapsed) * 100) / 100,
     });
   }
   await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
@@ -340,10 +350,14 @@ async function main(): Promise<void> {
     const ceilings = await kafkaCeiling(SHORT);
     results.ceiling = ceilings;
     for (const c of ceilings) {
-      console.log(`Kafka alone (${c.producer}, ${c.batch} records of ${c.recordBytes} B per call): ${c.recordsPerSec} records/s (${c.mbPerSec} MB/s)`);
+      console.log(`Kafka alone (${c.producer}, ${c.batch} records of ${c.recordBytes} B per call): ${c.recordsPerSec} records/s (${c.mbPerSec} MB/s, ${c.cpuCores} cores of the producing process)`);
     }
   }
 
+  if (!['batch100', 'halfload', 'batch1'].some((n) => ONLY.has(n))) {
+    if (env.BENCH_JSON) fs.writeFileSync(env.BENCH_JSON, JSON.stringify(results, null, 2));
+    return;
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gw-'));
   const workspace = path.join(dir, 'workspace.json');
   fs.writeFileSync(workspace, JSON.stringify({ sources: [{ id: 'bench', name: 'Bench', writeKey: WRITE_KEY, enabled: true }] }));
