@@ -106,9 +106,27 @@ function childrenOf(pid: number): number[] {
   }
   return out;
 }
+/** utime + stime of a process in seconds (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
 class RssSampler {
   peakTotalKb = 0;
   peakProcessKb = 0;
+  private cpuStart = 0;
+  /** CPU seconds the gateway's processes used since reset(). */
+  cpuUsed(): number {
+    return this.cpuNow() - this.cpuStart;
+  }
+  private cpuNow(): number {
+    return [this.pid, ...childrenOf(this.pid)].reduce((a, p) => a + cpuSeconds(p), 0);
+  }
   private timer: NodeJS.Timeout | undefined;
   constructor(private readonly pid: number) {}
   start(): void {
@@ -127,6 +145,7 @@ class RssSampler {
   reset(): void {
     this.peakTotalKb = 0;
     this.peakProcessKb = 0;
+    this.cpuStart = this.cpuNow();
   }
 }
 
@@ -191,6 +210,10 @@ interface LoadResult {
   p99: number;
   peakRssMb: number;
   peakProcessRssMb: number;
+  /** Gateway CPU (all its processes) per acknowledged event, in microseconds. */
+  cpuUsPerEvent: number;
+  /** Cores the gateway's processes used on average. */
+  gatewayCores: number;
 }
 
 function drive(
@@ -222,6 +245,7 @@ function drive(
       (err, res) => {
         if (err) return reject(err);
         const ok = res['2xx'];
+        const cpu = sampler.cpuUsed();
         resolve({
           name,
           batch,
@@ -236,6 +260,8 @@ function drive(
           p99: res.latency.p99,
           peakRssMb: Math.round(sampler.peakTotalKb / 1024),
           peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+          cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
+          gatewayCores: Math.round((cpu / res.duration) * 100) / 100,
         });
       },
     );
@@ -391,10 +417,10 @@ async function main(): Promise<void> {
   results.loads = loads;
   results.recordsInTopic = written;
 
-  console.log('\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) |');
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | gateway cores used | gateway CPU µs/event |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const l of loads) {
-    console.log(`| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} |`);
+    console.log(`| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`);
   }
   console.log(`\nrecords in events.raw: ${written} (acknowledged events in measured runs: ${acked}; the warm-up adds the rest)`);
   if (written < acked) throw new Error('fewer records in the topic than acknowledged events');
