@@ -65,8 +65,14 @@ function makeEvent(i: number): Record<string, unknown> {
     },
     context: {
       library: { name: 'analytics.js', version: '5.2.1' },
-      page: { path: '/products', referrer: 'https://www.example.org/search?q=chair', title: 'Chairs', url: 'https://shop.example.com/products' },
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+      page: {
+        path: '/products',
+        referrer: 'https://www.example.org/search?q=chair',
+        title: 'Chairs',
+        url: 'https://shop.example.com/products',
+      },
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
       locale: 'en-US',
       timezone: 'Europe/Berlin',
       screen: { width: 1920, height: 1080, density: 1 },
@@ -79,7 +85,10 @@ function makeEvent(i: number): Record<string, unknown> {
 function makeBodies(batchSize: number, count: number): string[] {
   let n = 0;
   return Array.from({ length: count }, () =>
-    JSON.stringify({ batch: Array.from({ length: batchSize }, () => makeEvent(n++)), sentAt: new Date().toISOString() }),
+    JSON.stringify({
+      batch: Array.from({ length: batchSize }, () => makeEvent(n++)),
+      sentAt: new Date().toISOString(),
+    }),
   );
 }
 
@@ -133,7 +142,10 @@ class RssSampler {
     const sample = () => {
       const pids = [this.pid, ...childrenOf(this.pid)];
       const each = pids.map(rssKb);
-      this.peakTotalKb = Math.max(this.peakTotalKb, each.reduce((a, b) => a + b, 0));
+      this.peakTotalKb = Math.max(
+        this.peakTotalKb,
+        each.reduce((a, b) => a + b, 0),
+      );
       this.peakProcessKb = Math.max(this.peakProcessKb, ...each);
     };
     sample();
@@ -296,15 +308,24 @@ async function kafkaCeiling(seconds: number): Promise<Ceiling[]> {
   const now = Date.now();
   const records = Array.from({ length: 5000 }, (_, i) => {
     const ev = { ...makeEvent(i), receivedAt: new Date(now).toISOString() } as AcceptedEvent;
-    return { key: partitionKey(ev), value: serde.encode(topic, 'event-envelope', toEnvelope(ev, { sourceId: 'bench', requestIp: '127.0.0.1' })) };
+    return {
+      key: partitionKey(ev),
+      value: serde.encode(topic, 'event-envelope', toEnvelope(ev, { sourceId: 'bench', requestIp: '127.0.0.1' })),
+    };
   });
   const recordBytes = Math.round(records.reduce((a, r) => a + r.value.length, 0) / records.length);
   const batch = Math.floor((900 * 1024) / (recordBytes + 40));
   const out: Ceiling[] = [];
   const modes = [
-    { name: '@platformatic/kafka, acks=all, 3 calls in flight (gateway default)', env: { KAFKA_PRODUCER: 'platformatic' } },
+    {
+      name: '@platformatic/kafka, acks=all, 3 calls in flight (gateway default)',
+      env: { KAFKA_PRODUCER: 'platformatic' },
+    },
     { name: 'KafkaJS, acks=all, 3 calls in flight', env: { KAFKA_PRODUCER: 'kafkajs' } },
-    { name: 'KafkaJS idempotent, acks=all, 1 call in flight', env: { KAFKA_PRODUCER: 'kafkajs', KAFKA_IDEMPOTENT: 'true' } },
+    {
+      name: 'KafkaJS idempotent, acks=all, 1 call in flight',
+      env: { KAFKA_PRODUCER: 'kafkajs', KAFKA_IDEMPOTENT: 'true' },
+    },
   ];
   for (const mode of modes) {
     const gwConfig = loadGatewayConfig({ WORKSPACE_FILE: 'unused', KAFKA_BROKERS: BROKERS, ...mode.env });
@@ -367,16 +388,29 @@ async function deleteTopic(topic: string): Promise<void> {
 
 async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const machine = `${os.availableParallelism()} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
-  console.log(`# gateway benchmark\nmachine: ${machine}\ngateway workers: ${WORKERS}, autocannon connections: ${CONNECTIONS}\nload average at start: ${load()}\n`);
-  const results: Record<string, unknown> = { machine, workers: WORKERS, connections: CONNECTIONS, date: new Date().toISOString() };
+  console.log(
+    `# gateway benchmark\nmachine: ${machine}\ngateway workers: ${WORKERS}, autocannon connections: ${CONNECTIONS}\nload average at start: ${load()}\n`,
+  );
+  const results: Record<string, unknown> = {
+    machine,
+    workers: WORKERS,
+    connections: CONNECTIONS,
+    date: new Date().toISOString(),
+  };
 
   if (ONLY.has('ceiling')) {
     const ceilings = await kafkaCeiling(SHORT);
     results.ceiling = ceilings;
     for (const c of ceilings) {
-      console.log(`Kafka alone (${c.producer}, ${c.batch} records of ${c.recordBytes} B per call): ${c.recordsPerSec} records/s (${c.mbPerSec} MB/s, ${c.cpuCores} cores of the producing process)`);
+      console.log(
+        `Kafka alone (${c.producer}, ${c.batch} records of ${c.recordBytes} B per call): ${c.recordsPerSec} records/s (${c.mbPerSec} MB/s, ${c.cpuCores} cores of the producing process)`,
+      );
     }
   }
 
@@ -386,20 +420,28 @@ async function main(): Promise<void> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gw-'));
   const workspace = path.join(dir, 'workspace.json');
-  fs.writeFileSync(workspace, JSON.stringify({ sources: [{ id: 'bench', name: 'Bench', writeKey: WRITE_KEY, enabled: true }] }));
+  fs.writeFileSync(
+    workspace,
+    JSON.stringify({ sources: [{ id: 'bench', name: 'Bench', writeKey: WRITE_KEY, enabled: true }] }),
+  );
   const { child, url } = await startGatewayProcess(workspace);
   const sampler = new RssSampler(child.pid!);
   sampler.start();
   const loads: LoadResult[] = [];
   try {
     const bodies100 = makeBodies(100, 50);
-    console.log(`batch-of-100 body: ${Buffer.byteLength(bodies100[0])} bytes (${Math.round(Buffer.byteLength(bodies100[0]) / 100)} B per event)`);
+    console.log(
+      `batch-of-100 body: ${Buffer.byteLength(bodies100[0])} bytes (${Math.round(Buffer.byteLength(bodies100[0]) / 100)} B per event)`,
+    );
     // Warm up JITs, connections and the producer.
     await drive('warmup', url, bodies100, 100, 5, CONNECTIONS, sampler);
-    if (ONLY.has('batch100')) loads.push(await drive('batch of 100, max rate', url, bodies100, 100, DURATION, CONNECTIONS, sampler));
+    if (ONLY.has('batch100'))
+      loads.push(await drive('batch of 100, max rate', url, bodies100, 100, DURATION, CONNECTIONS, sampler));
     if (ONLY.has('halfload')) {
       const rate = Math.round(TARGET_EPS / 2 / 100);
-      loads.push(await drive(`batch of 100, ${rate * 100} events/s offered`, url, bodies100, 100, SHORT, 16, sampler, rate));
+      loads.push(
+        await drive(`batch of 100, ${rate * 100} events/s offered`, url, bodies100, 100, SHORT, 16, sampler, rate),
+      );
     }
     if (ONLY.has('batch1')) {
       const bodies1 = makeBodies(1, 2000);
@@ -417,12 +459,18 @@ async function main(): Promise<void> {
   results.loads = loads;
   results.recordsInTopic = written;
 
-  console.log('\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | gateway cores used | gateway CPU µs/event |');
+  console.log(
+    '\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | gateway cores used | gateway CPU µs/event |',
+  );
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const l of loads) {
-    console.log(`| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`);
+    console.log(
+      `| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`,
+    );
   }
-  console.log(`\nrecords in events.raw: ${written} (acknowledged events in measured runs: ${acked}; the warm-up adds the rest)`);
+  console.log(
+    `\nrecords in events.raw: ${written} (acknowledged events in measured runs: ${acked}; the warm-up adds the rest)`,
+  );
   if (written < acked) throw new Error('fewer records in the topic than acknowledged events');
   console.log(`load average at the end: ${load()}`);
   if (env.BENCH_JSON) fs.writeFileSync(env.BENCH_JSON, JSON.stringify(results, null, 2));

@@ -9,9 +9,7 @@ export interface RecordSink {
   send(records: OutRecord[]): Promise<void>;
 }
 
-export type AckOutcome =
-  | { ok: true }
-  | { ok: false; reason: 'deadline' | 'kafka' | 'closed'; error?: Error };
+export type AckOutcome = { ok: true } | { ok: false; reason: 'deadline' | 'kafka' | 'closed'; error?: Error };
 
 export interface BatcherOptions {
   /** How long records collect before a produce call when no call is in flight. */

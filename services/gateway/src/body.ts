@@ -63,7 +63,13 @@ function inflate(fn: typeof zlib.gunzip, raw: Buffer, limit: number, name: strin
  */
 export async function readBody(req: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').toString().trim().toLowerCase();
-  if (encoding !== 'identity' && encoding !== '' && encoding !== 'gzip' && encoding !== 'x-gzip' && encoding !== 'deflate') {
+  if (
+    encoding !== 'identity' &&
+    encoding !== '' &&
+    encoding !== 'gzip' &&
+    encoding !== 'x-gzip' &&
+    encoding !== 'deflate'
+  ) {
     throw new RequestError(415, `unsupported Content-Encoding "${encoding}" (use gzip, deflate or none)`);
   }
   const raw = await readRaw(req, limits.maxBytes);

@@ -19,7 +19,12 @@ export const gatewayConfigSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().default('0.0.0.0'),
   /** Worker processes (node:cluster) sharing the port; 1 runs in the main process. */
-  workers: z.number().int().min(1).max(64).default(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
+  workers: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
   /** The workspace file: `{ "sources": [{ id, name, writeKey, enabled }], ... }`. */
   workspaceFile: z.string().min(1),
   /** How often the workspace file is stat'ed, besides fs.watch. */
@@ -27,9 +32,19 @@ export const gatewayConfigSchema = z.object({
   limits: z
     .object({
       /** One event (a single call's body, or one item of a batch). Segment: 32 KB. */
-      maxEventBytes: z.number().int().min(KB).max(512 * KB).default(32 * KB),
+      maxEventBytes: z
+        .number()
+        .int()
+        .min(KB)
+        .max(512 * KB)
+        .default(32 * KB),
       /** A batch request's body, after decompression. Segment: 500 KB; RudderStack: 4,000 KB. */
-      maxBatchBytes: z.number().int().min(KB).max(4 * MB).default(500 * KB),
+      maxBatchBytes: z
+        .number()
+        .int()
+        .min(KB)
+        .max(4 * MB)
+        .default(500 * KB),
       /** Items in one batch. Segment: 2,500. */
       maxBatchEvents: z.number().int().min(1).max(100000).default(2500),
     })
@@ -37,7 +52,12 @@ export const gatewayConfigSchema = z.object({
   /** Records collect for this long before a produce call when Kafka is idle. */
   lingerMs: z.number().min(0).max(1000).default(2),
   /** Upper bound on the bytes of one produce call (Kafka's message.max.bytes is ~1 MB per partition). */
-  maxSendBytes: z.number().int().min(16 * KB).max(64 * MB).default(900 * KB),
+  maxSendBytes: z
+    .number()
+    .int()
+    .min(16 * KB)
+    .max(64 * MB)
+    .default(900 * KB),
   /** The Kafka client of the produce path (decision 0506); `kafkajs` with KAFKA_IDEMPOTENT. */
   kafkaProducer: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
   /** Produce calls in flight per worker (pipelining); forced to 1 when the producer is idempotent. */
@@ -52,7 +72,11 @@ export const gatewayConfigSchema = z.object({
   /** Seconds told to clients in Retry-After on 503 and 429. */
   retryAfterSeconds: z.number().int().min(1).max(3600).default(5),
   /** Cap on request bytes held per worker (bodies read, records waiting for acks): beyond it, 503. */
-  maxInflightBytes: z.number().int().min(MB).default(128 * MB),
+  maxInflightBytes: z
+    .number()
+    .int()
+    .min(MB)
+    .default(128 * MB),
   /** Events per second per source (token bucket, per worker share); 0 switches the limit off. */
   rateLimit: z
     .object({

@@ -67,7 +67,8 @@ export class KafkaProbe implements KafkaHealth {
   }
 
   private set(ok: boolean, why?: string): void {
-    if (ok !== this.ok) this.log[ok ? 'info' : 'warn']({ topic: this.topic, why }, ok ? 'kafka ready' : 'kafka not ready');
+    if (ok !== this.ok)
+      this.log[ok ? 'info' : 'warn']({ topic: this.topic, why }, ok ? 'kafka ready' : 'kafka not ready');
     this.ok = ok;
     this.metrics.kafkaReady.set(ok ? 1 : 0);
   }
@@ -147,7 +148,10 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     config.kafkaProducer === 'platformatic' && !config.kafkaIdempotent
       ? await platformaticSink(topic, config)
       : await kafkajsSink(kafka, topic, config);
-  log.info({ producer: config.kafkaIdempotent ? 'kafkajs-idempotent' : config.kafkaProducer, inflight: sink.inflight }, 'producer ready');
+  log.info(
+    { producer: config.kafkaIdempotent ? 'kafkajs-idempotent' : config.kafkaProducer, inflight: sink.inflight },
+    'producer ready',
+  );
 
   const probe = new KafkaProbe(admin, topic, config.healthProbeMs, log, metrics);
   const batcher = new ProduceBatcher(

@@ -97,7 +97,9 @@ async function main(): Promise<void> {
 }
 
 /** startOpsServer wants a Registry; this one answers with the cluster's metrics. */
-function aggregatorView(aggregator: AggregatorRegistry<PrometheusContentType>): AggregatorRegistry<PrometheusContentType> {
+function aggregatorView(
+  aggregator: AggregatorRegistry<PrometheusContentType>,
+): AggregatorRegistry<PrometheusContentType> {
   const view = Object.create(aggregator) as AggregatorRegistry<PrometheusContentType>;
   view.metrics = () => aggregator.clusterMetrics();
   return view;

@@ -86,7 +86,10 @@ export function acceptEvent(
     const t = ev.type;
     if (t === undefined || t === null || t === '') throw new RequestError(400, `${where}missing "type"`);
     if (!isEventType(t)) {
-      throw new RequestError(400, `${where}unknown type ${JSON.stringify(t)} (expected track, identify, page, screen, group or alias)`);
+      throw new RequestError(
+        400,
+        `${where}unknown type ${JSON.stringify(t)} (expected track, identify, page, screen, group or alias)`,
+      );
     }
     type = t;
   }
@@ -120,7 +123,8 @@ export function acceptEvent(
   }
   for (const f of OBJECT_FIELDS) {
     const v = ev[f];
-    if (v !== undefined && v !== null && !isObject(v)) throw new RequestError(400, `${where}"${f}" must be a JSON object`);
+    if (v !== undefined && v !== null && !isObject(v))
+      throw new RequestError(400, `${where}"${f}" must be a JSON object`);
   }
   for (const f of TIME_FIELDS) {
     const v = ev[f];
@@ -163,7 +167,12 @@ function normalizeTime(value: JsonValue, ms: number): string {
  * RequestError naming the problem. A batch is all or nothing: one bad item
  * rejects the request, and the message names the item by index.
  */
-export function parsePayload(body: unknown, route: RouteKind, meta: RequestMeta, maxBatchEvents: number): ParsedRequest {
+export function parsePayload(
+  body: unknown,
+  route: RouteKind,
+  meta: RequestMeta,
+  maxBatchEvents: number,
+): ParsedRequest {
   if (!isObject(body)) throw new RequestError(400, 'request body must be a JSON object');
   const bodyWriteKey = typeof body.writeKey === 'string' && body.writeKey !== '' ? body.writeKey : undefined;
   if (route.kind === 'single') {
@@ -174,7 +183,10 @@ export function parsePayload(body: unknown, route: RouteKind, meta: RequestMeta,
   if (!Array.isArray(batch)) throw new RequestError(400, '"batch" must be an array of events');
   if (batch.length === 0) throw new RequestError(400, '"batch" is empty');
   if (batch.length > maxBatchEvents) {
-    throw new RequestError(413, `"batch" has ${batch.length} events; at most ${maxBatchEvents} are accepted per request`);
+    throw new RequestError(
+      413,
+      `"batch" has ${batch.length} events; at most ${maxBatchEvents} are accepted per request`,
+    );
   }
   const sentAt = body.sentAt;
   if (sentAt !== undefined && sentAt !== null && !Number.isFinite(parseTime(sentAt))) {

@@ -70,10 +70,7 @@ export async function kafkajsSink(kafka: Kafka, topic: string, config: GatewayCo
 
 // The subset of @platformatic/kafka (an ES module) the gateway uses.
 interface PlatformaticProducer {
-  send(options: {
-    messages: { topic: string; key: Buffer; value: Buffer }[];
-    acks: number;
-  }): Promise<unknown>;
+  send(options: { messages: { topic: string; key: Buffer; value: Buffer }[]; acks: number }): Promise<unknown>;
   close(force?: boolean): Promise<void>;
 }
 interface PlatformaticModule {
@@ -102,7 +99,9 @@ export async function platformaticSink(topic: string, config: GatewayConfig): Pr
     retryDelay: 250,
     partitioner: (_message: unknown, key: Buffer | undefined) => (key ? murmur2(key) & 0x7fffffff : 0),
     ...(k.ssl ? { tls: {} } : {}),
-    ...(k.sasl ? { sasl: { mechanism: k.sasl.mechanism.toUpperCase(), username: k.sasl.username, password: k.sasl.password } } : {}),
+    ...(k.sasl
+      ? { sasl: { mechanism: k.sasl.mechanism.toUpperCase(), username: k.sasl.username, password: k.sasl.password } }
+      : {}),
   });
   return {
     inflight: config.maxInflightSends,

@@ -118,7 +118,13 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
     res.setHeader('Vary', 'Origin');
   };
 
-  const send = (res: ServerResponse, route: string, status: number, body: string, headers: http.OutgoingHttpHeaders = {}) => {
+  const send = (
+    res: ServerResponse,
+    route: string,
+    status: number,
+    body: string,
+    headers: http.OutgoingHttpHeaders = {},
+  ) => {
     metrics.requests.inc({ route, status: String(status) });
     if (res.headersSent) return;
     // Once shutting down, keep-alive connections close after their last answer.
@@ -157,7 +163,13 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
             ? 'unavailable'
             : 'invalid';
 
-  const handleEvents = async (req: IncomingMessage, res: ServerResponse, path: string, query: string, route: RouteKind) => {
+  const handleEvents = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    query: string,
+    route: RouteKind,
+  ) => {
     const started = performance.now();
     metrics.requestsInFlight.inc();
     let held = 0;
@@ -199,7 +211,11 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
       if (!source) source = resolveSource(bodyWriteKey);
 
       if (limiter.enabled && !limiter.take(source.id, events.length)) {
-        throw new RequestError(429, `rate limit of source ${source.id} exceeded`, limiter.waitSeconds(source.id, events.length));
+        throw new RequestError(
+          429,
+          `rate limit of source ${source.id} exceeded`,
+          limiter.waitSeconds(source.id, events.length),
+        );
       }
 
       const records: OutRecord[] = new Array(events.length);
@@ -209,7 +225,10 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
         const value = encode(ev, source.id, ip);
         if (value.length > config.limits.maxEventBytes) {
           const where = route.kind === 'batch' ? `batch[${i}]: ` : '';
-          throw new RequestError(413, `${where}event is larger than ${config.limits.maxEventBytes} bytes (${value.length})`);
+          throw new RequestError(
+            413,
+            `${where}event is larger than ${config.limits.maxEventBytes} bytes (${value.length})`,
+          );
         }
         encodedBytes += value.length;
         records[i] = { key: partitionKey(ev), value };
@@ -225,10 +244,18 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
       }
       if (outcome.reason === 'kafka') {
         health.failed(outcome.error ?? new Error('produce failed'));
-        throw new RequestError(503, `could not write to Kafka: ${outcome.error?.message ?? 'unknown error'}`, config.retryAfterSeconds);
+        throw new RequestError(
+          503,
+          `could not write to Kafka: ${outcome.error?.message ?? 'unknown error'}`,
+          config.retryAfterSeconds,
+        );
       }
       if (outcome.reason === 'deadline') {
-        throw new RequestError(503, `Kafka did not acknowledge within ${config.ackDeadlineMs} ms; retry later`, config.retryAfterSeconds);
+        throw new RequestError(
+          503,
+          `Kafka did not acknowledge within ${config.ackDeadlineMs} ms; retry later`,
+          config.retryAfterSeconds,
+        );
       }
       throw new RequestError(503, 'gateway is shutting down; retry later', config.retryAfterSeconds);
     } catch (err) {

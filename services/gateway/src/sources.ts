@@ -145,7 +145,10 @@ export class FileSourceResolver implements SourceResolver {
       this.log.info({ file: this.file, sources: entries.length }, 'sources loaded');
     } catch (err) {
       if (strict) throw err;
-      this.log.error({ file: this.file, err: (err as Error).message }, 'workspace reload failed; keeping the previous sources');
+      this.log.error(
+        { file: this.file, err: (err as Error).message },
+        'workspace reload failed; keeping the previous sources',
+      );
     }
   }
 

@@ -39,8 +39,18 @@ describe('gateway against Kafka and the schema registry', () => {
   it('writes the events of every endpoint to events.raw, Avro-encoded and keyed by user', async () => {
     const calls: { path: string; body: Record<string, unknown>; ids: string[] }[] = [];
     const single: Record<string, (id: string) => Record<string, unknown>> = {
-      track: (id) => ({ messageId: id, userId: 'u-1', event: 'Order Completed', properties: { total: 12.5, items: [{ sku: 'a', n: 2 }], gift: null } }),
-      identify: (id) => ({ messageId: id, userId: 'u-1', anonymousId: 'anon-1', traits: { email: 'a@example.com', plan: 'pro' } }),
+      track: (id) => ({
+        messageId: id,
+        userId: 'u-1',
+        event: 'Order Completed',
+        properties: { total: 12.5, items: [{ sku: 'a', n: 2 }], gift: null },
+      }),
+      identify: (id) => ({
+        messageId: id,
+        userId: 'u-1',
+        anonymousId: 'anon-1',
+        traits: { email: 'a@example.com', plan: 'pro' },
+      }),
       page: (id) => ({ messageId: id, anonymousId: 'anon-1', name: 'Home', properties: { path: '/' } }),
       screen: (id) => ({ messageId: id, userId: 'u-2', name: 'Settings' }),
       group: (id) => ({ messageId: id, userId: 'u-1', groupId: 'acme', traits: { employees: 30 } }),
@@ -74,7 +84,13 @@ describe('gateway against Kafka and the schema registry', () => {
 
     const track = reader.byMessageId(`${run}-/v1/track`)!;
     expect(track.key).toBe(partitionKey({ userId: 'u-1' }));
-    expect(track.envelope).toMatchObject({ type: 'track', sourceId: 'src-web', userId: 'u-1', event: 'Order Completed', requestIp: '127.0.0.1' });
+    expect(track.envelope).toMatchObject({
+      type: 'track',
+      sourceId: 'src-web',
+      userId: 'u-1',
+      event: 'Order Completed',
+      requestIp: '127.0.0.1',
+    });
     expect(JSON.parse(track.envelope.properties!)).toEqual({ total: 12.5, items: [{ sku: 'a', n: 2 }], gift: null });
     expect(JSON.parse(track.envelope.context!)).toEqual({ ip: '127.0.0.1' });
     const identify = reader.byMessageId(`${run}-/v1/identify`)!;
@@ -114,7 +130,15 @@ describe('gateway against Kafka and the schema registry', () => {
       gw.url,
       '/v1/batch',
       {
-        batch: [{ type: 'track', messageId: id, userId: 'u', event: 'Skewed', timestamp: new Date(clientNow - 2000).toISOString() }],
+        batch: [
+          {
+            type: 'track',
+            messageId: id,
+            userId: 'u',
+            event: 'Skewed',
+            timestamp: new Date(clientNow - 2000).toISOString(),
+          },
+        ],
         sentAt: new Date(clientNow).toISOString(),
       },
       { writeKey: key() },
@@ -151,7 +175,10 @@ describe('gateway against Kafka and the schema registry', () => {
     expect(reply.json?.error).toBe('batch[2]: track call without "event" (the event name)');
     // A marker written after it: once it is there, anything of the bad batch would be too.
     const marker = `${run}-marker`;
-    expect((await request(gw.url, '/v1/track', { messageId: marker, userId: 'u', event: 'Marker' }, { writeKey: key() })).status).toBe(200);
+    expect(
+      (await request(gw.url, '/v1/track', { messageId: marker, userId: 'u', event: 'Marker' }, { writeKey: key() }))
+        .status,
+    ).toBe(200);
     await reader.waitFor(() => !!reader.byMessageId(marker));
     expect(reader.events.filter((e) => e.envelope.messageId.startsWith(id))).toHaveLength(0);
   });
@@ -171,7 +198,19 @@ describe('gateway against Kafka and the schema registry', () => {
     const reply = await request(
       gw.url,
       '/v1/batch',
-      { batch: [{ type: 'track', messageId: id, anonymousId: 'a', event: 'Zipped', originalTimestamp: new Date().toISOString() }], sentAt: new Date().toISOString(), timestamp: new Date().toISOString() },
+      {
+        batch: [
+          {
+            type: 'track',
+            messageId: id,
+            anonymousId: 'a',
+            event: 'Zipped',
+            originalTimestamp: new Date().toISOString(),
+          },
+        ],
+        sentAt: new Date().toISOString(),
+        timestamp: new Date().toISOString(),
+      },
       { writeKey: key(), gzip: true },
     );
     expect(reply.status).toBe(200);
@@ -185,7 +224,12 @@ describe('gateway against Kafka and the schema registry', () => {
   it('answers 413 past the limits', async () => {
     const big = { userId: 'u', event: 'Big', properties: { s: 'x'.repeat(33 * 1024) } };
     expect((await request(gw.url, '/v1/track', big, { writeKey: key() })).status).toBe(413);
-    const batch = Array.from({ length: 20 }, () => ({ type: 'track', userId: 'u', event: 'E', properties: { s: 'x'.repeat(30 * 1024) } }));
+    const batch = Array.from({ length: 20 }, () => ({
+      type: 'track',
+      userId: 'u',
+      event: 'E',
+      properties: { s: 'x'.repeat(30 * 1024) },
+    }));
     const r = await request(gw.url, '/v1/batch', { batch }, { writeKey: key() });
     expect([r.status, r.json?.error]).toEqual([413, 'request body exceeds the limit of 512000 bytes']);
   });

@@ -16,16 +16,26 @@ export interface PostOptions {
 }
 
 /** A plain HTTP request to the gateway (a fresh connection each time). */
-export function request(baseUrl: string, path: string, body: string | Buffer | object | undefined, opts: PostOptions = {}): Promise<Reply> {
+export function request(
+  baseUrl: string,
+  path: string,
+  body: string | Buffer | object | undefined,
+  opts: PostOptions = {},
+): Promise<Reply> {
   const url = new URL(path, baseUrl);
   let payload: Buffer | undefined =
-    body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    body === undefined
+      ? undefined
+      : Buffer.isBuffer(body)
+        ? body
+        : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
   if (opts.gzip && payload) {
     payload = zlib.gzipSync(payload);
     headers['content-encoding'] = 'gzip';
   }
-  if (opts.writeKey !== undefined) headers.authorization = `Basic ${Buffer.from(`${opts.writeKey}:`).toString('base64')}`;
+  if (opts.writeKey !== undefined)
+    headers.authorization = `Basic ${Buffer.from(`${opts.writeKey}:`).toString('base64')}`;
   if (payload) headers['content-length'] = String(payload.length);
   return new Promise<Reply>((resolve, reject) => {
     const req = http.request(url, { method: opts.method ?? 'POST', headers, agent: false }, (res) => {
@@ -58,7 +68,13 @@ export function sampleTrack(i: number, userId = `user-${i % 50}`): Record<string
     anonymousId: `anon-${i % 50}`,
     event: 'Product Viewed',
     messageId: `msg-${i}-${Math.random().toString(36).slice(2)}`,
-    properties: { product_id: `p-${i}`, price: 19.99, currency: 'USD', tags: ['a', 'b'], nested: { depth: 2, ok: true } },
+    properties: {
+      product_id: `p-${i}`,
+      price: 19.99,
+      currency: 'USD',
+      tags: ['a', 'b'],
+      nested: { depth: 2, ok: true },
+    },
     context: { library: { name: 'test', version: '1.0.0' }, locale: 'en-US' },
     timestamp: new Date().toISOString(),
   };
@@ -79,15 +95,32 @@ export interface BadCase {
 
 export const BAD_CASES: BadCase[] = [
   { name: 'invalid JSON', path: '/v1/track', body: '{"userId": "u", ', status: 400, message: 'invalid JSON' },
-  { name: 'a body that is not an object', path: '/v1/track', body: '[1,2]', status: 400, message: 'request body must be a JSON object' },
+  {
+    name: 'a body that is not an object',
+    path: '/v1/track',
+    body: '[1,2]',
+    status: 400,
+    message: 'request body must be a JSON object',
+  },
   {
     name: 'a batch item without type',
     path: '/v1/batch',
-    body: { batch: [{ type: 'track', userId: 'u', event: 'ok' }, { userId: 'u', event: 'no type' }] },
+    body: {
+      batch: [
+        { type: 'track', userId: 'u', event: 'ok' },
+        { userId: 'u', event: 'no type' },
+      ],
+    },
     status: 400,
     message: 'batch[1]: missing "type"',
   },
-  { name: 'no userId nor anonymousId', path: '/v1/identify', body: { traits: { a: 1 } }, status: 400, message: 'neither anonymousId nor userId is set' },
+  {
+    name: 'no userId nor anonymousId',
+    path: '/v1/identify',
+    body: { traits: { a: 1 } },
+    status: 400,
+    message: 'neither anonymousId nor userId is set',
+  },
   {
     name: 'no ids in a batch item',
     path: '/v1/batch',
@@ -95,7 +128,26 @@ export const BAD_CASES: BadCase[] = [
     status: 400,
     message: 'batch[2]: neither anonymousId nor userId is set',
   },
-  { name: 'a track without event', path: '/v1/track', body: { userId: 'u', properties: {} }, status: 400, message: 'track call without "event"' },
-  { name: 'a batch that is not an array', path: '/v1/batch', body: { batch: 'x' }, status: 400, message: '"batch" must be an array' },
-  { name: 'a bad gzip body', path: '/v1/track', body: 'not gzip', status: 400, message: 'invalid gzip body', headers: { 'content-encoding': 'gzip' } },
+  {
+    name: 'a track without event',
+    path: '/v1/track',
+    body: { userId: 'u', properties: {} },
+    status: 400,
+    message: 'track call without "event"',
+  },
+  {
+    name: 'a batch that is not an array',
+    path: '/v1/batch',
+    body: { batch: 'x' },
+    status: 400,
+    message: '"batch" must be an array',
+  },
+  {
+    name: 'a bad gzip body',
+    path: '/v1/track',
+    body: 'not gzip',
+    status: 400,
+    message: 'invalid gzip body',
+    headers: { 'content-encoding': 'gzip' },
+  },
 ];

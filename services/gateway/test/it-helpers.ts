@@ -72,7 +72,10 @@ export class TopicReader {
   }
 
   static async open(brokers: string, topic: string): Promise<TopicReader> {
-    const kafka = createKafka({ brokers: brokers.split(','), clientId: 'gateway-it-reader', topicPrefix: '', ssl: false }, log);
+    const kafka = createKafka(
+      { brokers: brokers.split(','), clientId: 'gateway-it-reader', topicPrefix: '', ssl: false },
+      log,
+    );
     const r = new TopicReader(kafka, topic);
     await r.start();
     return r;
@@ -109,7 +112,10 @@ export class TopicReader {
 
 /** Deletes the topics a test run created (best effort). */
 export async function deleteTopics(brokers: string, topics: string[]): Promise<void> {
-  const kafka = createKafka({ brokers: brokers.split(','), clientId: 'gateway-it-cleanup', topicPrefix: '', ssl: false }, log);
+  const kafka = createKafka(
+    { brokers: brokers.split(','), clientId: 'gateway-it-cleanup', topicPrefix: '', ssl: false },
+    log,
+  );
   const admin = kafka.admin();
   try {
     await admin.connect();

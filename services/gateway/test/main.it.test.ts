@@ -4,7 +4,15 @@ import path from 'node:path';
 import { startGateway } from '../src/gateway';
 import { javaPartition } from '../src/producer';
 import { request, runId, sampleTrack } from './helpers';
-import { deleteTopics, itConfig, KAFKA_BROKERS, log, SCHEMA_REGISTRY_URL, tempWorkspace, TopicReader } from './it-helpers';
+import {
+  deleteTopics,
+  itConfig,
+  KAFKA_BROKERS,
+  log,
+  SCHEMA_REGISTRY_URL,
+  tempWorkspace,
+  TopicReader,
+} from './it-helpers';
 
 jest.setTimeout(120_000);
 
@@ -46,10 +54,14 @@ describe('gateway lifecycle', () => {
         request(gw.url, '/v1/batch', { batch: [sampleTrack(i), sampleTrack(i + 100)] }, { writeKey: `wk-${run}` }),
       );
       // Close once the gateway holds all 20 (they wait out the linger).
-      await until('20 requests in flight', async () => {
-        const m = await gw.registry.getSingleMetric('sluice_gateway_requests_in_flight')?.get();
-        return (m?.values[0]?.value ?? 0) >= 20;
-      }, 10_000);
+      await until(
+        '20 requests in flight',
+        async () => {
+          const m = await gw.registry.getSingleMetric('sluice_gateway_requests_in_flight')?.get();
+          return (m?.values[0]?.value ?? 0) >= 20;
+        },
+        10_000,
+      );
       const closed = gw.close();
       const replies = await Promise.all(sends);
       await closed;
@@ -90,7 +102,11 @@ describe('gateway lifecycle', () => {
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      await until('health', async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200, 60_000);
+      await until(
+        'health',
+        async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200,
+        60_000,
+      );
       // Both workers answer (connections are spread round-robin).
       for (let i = 0; i < 20; i++) {
         const r = await request(url, '/v1/track', { userId: `u${i}`, event: 'Cluster' }, { writeKey: `wk-${run}` });

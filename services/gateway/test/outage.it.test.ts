@@ -108,13 +108,17 @@ describe('gateway when Kafka goes away', () => {
       },
     });
     const url = `http://127.0.0.1:${port}`;
-    await until('gateway up', async () => {
-      try {
-        return (await request(url, '/health', undefined, { method: 'GET' })).status === 200;
-      } catch {
-        return false;
-      }
-    }, 60_000);
+    await until(
+      'gateway up',
+      async () => {
+        try {
+          return (await request(url, '/health', undefined, { method: 'GET' })).status === 200;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+    );
     return { url, topic: `${prefix}sluice.events.raw` };
   }
 
@@ -139,7 +143,12 @@ describe('gateway when Kafka goes away', () => {
     const client = async (c: number) => {
       while (running) {
         const ids = [0, 1, 2].map((i) => `${run}-${c}-${seq++}-${i}`);
-        const batch = ids.map((messageId, i) => ({ type: 'track', messageId, userId: `user-${c}-${i}`, event: 'Outage Test' }));
+        const batch = ids.map((messageId, i) => ({
+          type: 'track',
+          messageId,
+          userId: `user-${c}-${i}`,
+          event: 'Outage Test',
+        }));
         try {
           const r = await request(url, '/v1/batch', { batch }, { writeKey });
           statuses.set(r.status, (statuses.get(r.status) ?? 0) + 1);
@@ -156,7 +165,11 @@ describe('gateway when Kafka goes away', () => {
 
     await until('first acks', async () => acked.size >= 60, 30_000);
     stack('kafka-stop', env);
-    await until('readiness false', async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 503, 30_000);
+    await until(
+      'readiness false',
+      async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 503,
+      30_000,
+    );
     const before503 = statuses.get(503) ?? 0;
     await until('503s while down', async () => (statuses.get(503) ?? 0) >= before503 + 5, 30_000);
     const ackedWhileDown = acked.size;
@@ -165,7 +178,11 @@ describe('gateway when Kafka goes away', () => {
     expect(acked.size).toBe(ackedWhileDown);
 
     stack('kafka', env);
-    await until('readiness true', async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200, 90_000);
+    await until(
+      'readiness true',
+      async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200,
+      90_000,
+    );
     const back = acked.size;
     await until('200s again', async () => acked.size >= back + 60, 60_000);
     running = false;

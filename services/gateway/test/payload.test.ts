@@ -15,7 +15,11 @@ function errorOf(fn: () => unknown): RequestError {
 describe('correctedTimestamp', () => {
   it('shifts the client time by the client clock skew when sentAt is known', () => {
     // Client clock 1 h fast: sent "at 11:00:05" an event from "11:00:00", received 10:00:10.
-    const t = correctedTimestamp(meta.receivedAt, Date.parse('2026-11-22T11:00:05Z'), Date.parse('2026-11-22T11:00:00Z'));
+    const t = correctedTimestamp(
+      meta.receivedAt,
+      Date.parse('2026-11-22T11:00:05Z'),
+      Date.parse('2026-11-22T11:00:00Z'),
+    );
     expect(new Date(t).toISOString()).toBe('2026-11-22T10:00:05.000Z');
   });
   it('keeps the client time without sentAt, and falls back to receivedAt', () => {
@@ -135,7 +139,12 @@ describe('parsePayload', () => {
   it('names the bad item of a batch by index', () => {
     const err = errorOf(() =>
       parsePayload(
-        { batch: [{ type: 'track', userId: 'u', event: 'ok' }, { userId: 'u', event: 'no type' }] },
+        {
+          batch: [
+            { type: 'track', userId: 'u', event: 'ok' },
+            { userId: 'u', event: 'no type' },
+          ],
+        },
         batchRoute,
         meta,
         2500,
@@ -169,7 +178,12 @@ describe('parsePayload', () => {
   });
 
   it('types a single call by its route, whatever type the body says', () => {
-    const { events } = parsePayload({ type: 'track', userId: 'u', name: 'Home' }, { kind: 'single', type: 'page' }, meta, 1);
+    const { events } = parsePayload(
+      { type: 'track', userId: 'u', name: 'Home' },
+      { kind: 'single', type: 'page' },
+      meta,
+      1,
+    );
     expect(events[0].type).toBe('page');
   });
 });

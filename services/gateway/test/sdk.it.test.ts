@@ -3,7 +3,16 @@ import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { partitionKey } from '@sluice/events';
 import { Gateway, startGateway } from '../src/gateway';
 import { runId } from './helpers';
-import { deleteTopics, itConfig, KAFKA_BROKERS, log, ReadEvent, tempWorkspace, TopicReader, Workspace } from './it-helpers';
+import {
+  deleteTopics,
+  itConfig,
+  KAFKA_BROKERS,
+  log,
+  ReadEvent,
+  tempWorkspace,
+  TopicReader,
+  Workspace,
+} from './it-helpers';
 
 jest.setTimeout(120_000);
 
@@ -39,13 +48,23 @@ describe('real SDKs pointed at the gateway', () => {
   const find = (pred: (e: ReadEvent) => boolean) => reader.events.filter(pred);
 
   it('@segment/analytics-node: every call arrives with its fields intact', async () => {
-    const analytics = new SegmentAnalytics({ writeKey: segmentKey, host: gw.url, flushAt: 5, flushInterval: 200, maxRetries: 2 });
+    const analytics = new SegmentAnalytics({
+      writeKey: segmentKey,
+      host: gw.url,
+      flushAt: 5,
+      flushInterval: 200,
+      maxRetries: 2,
+    });
     const errors: unknown[] = [];
     analytics.on('error', (err) => errors.push(err));
     const user = `seg-user-${run}`;
     const anon = `seg-anon-${run}`;
     const ts = new Date(Date.now() - 60_000);
-    analytics.identify({ userId: user, anonymousId: anon, traits: { email: 'ada@example.com', plan: 'pro', seats: 3 } });
+    analytics.identify({
+      userId: user,
+      anonymousId: anon,
+      traits: { email: 'ada@example.com', plan: 'pro', seats: 3 },
+    });
     analytics.track({
       userId: user,
       event: 'Order Completed',
@@ -55,7 +74,12 @@ describe('real SDKs pointed at the gateway', () => {
       context: { campaign: { name: 'fall', source: 'newsletter', medium: 'email' } },
       integrations: { All: true, Mixpanel: false },
     });
-    analytics.page({ userId: user, name: 'Pricing', category: 'Docs', properties: { url: 'https://example.com/pricing' } });
+    analytics.page({
+      userId: user,
+      name: 'Pricing',
+      category: 'Docs',
+      properties: { url: 'https://example.com/pricing' },
+    });
     analytics.screen({ userId: user, name: 'Home Screen', properties: { variant: 'b' } });
     analytics.group({ userId: user, groupId: `grp-${run}`, traits: { name: 'Acme', employees: 120 } });
     analytics.alias({ userId: user, previousId: anon });
@@ -71,7 +95,12 @@ describe('real SDKs pointed at the gateway', () => {
 
     const order = reader.byMessageId(`seg-order-${run}`)!;
     expect(order.key).toBe(partitionKey({ userId: user }));
-    expect(order.envelope).toMatchObject({ type: 'track', userId: user, event: 'Order Completed', originalTimestamp: ts.getTime() });
+    expect(order.envelope).toMatchObject({
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      originalTimestamp: ts.getTime(),
+    });
     expect(parse(order.envelope.properties)).toEqual({
       revenue: 42.5,
       products: [{ sku: 'A-1', qty: 2 }],
@@ -108,10 +137,20 @@ describe('real SDKs pointed at the gateway', () => {
   });
 
   it('@rudderstack/rudder-sdk-node (gzip by default): every call arrives with its fields intact', async () => {
-    const client = new RudderAnalytics(rudderKey, { dataPlaneUrl: gw.url, flushAt: 7, flushInterval: 200, logLevel: 'error' });
+    const client = new RudderAnalytics(rudderKey, {
+      dataPlaneUrl: gw.url,
+      flushAt: 7,
+      flushInterval: 200,
+      logLevel: 'error',
+    });
     const user = `rs-user-${run}`;
     const anon = `rs-anon-${run}`;
-    const track = { userId: user, event: 'Signed Up', properties: { method: 'email', score: 0.75, flags: [true, false], meta: { x: null } }, messageId: `rs-signup-${run}` };
+    const track = {
+      userId: user,
+      event: 'Signed Up',
+      properties: { method: 'email', score: 0.75, flags: [true, false], meta: { x: null } },
+      messageId: `rs-signup-${run}`,
+    };
     client.identify({ userId: user, anonymousId: anon, traits: { name: 'Grace', age: 85 } });
     client.track(track as Parameters<RudderAnalytics['track']>[0]);
     client.page({ anonymousId: anon, name: 'Landing', properties: { path: '/landing' } });

@@ -34,12 +34,23 @@ interface Harness {
 
 async function start(overrides: Partial<GatewayConfig> = {}): Promise<Harness> {
   const config: GatewayConfig = {
-    ...gatewayConfigSchema.parse({ workspaceFile: 'unused', kafka: {}, registry: {}, lingerMs: 1, ackDeadlineMs: 300, workers: 1 }),
+    ...gatewayConfigSchema.parse({
+      workspaceFile: 'unused',
+      kafka: {},
+      registry: {},
+      lingerMs: 1,
+      ackDeadlineMs: 300,
+      workers: 1,
+    }),
     ...overrides,
   };
   const sink = new FakeSink();
   const health = { ok: true };
-  const kafkaHealth: KafkaHealth = { ready: () => health.ok, failed: () => (health.ok = false), succeeded: () => undefined };
+  const kafkaHealth: KafkaHealth = {
+    ready: () => health.ok,
+    failed: () => (health.ok = false),
+    succeeded: () => undefined,
+  };
   const server = createGatewayServer({
     config,
     log,
@@ -48,7 +59,8 @@ async function start(overrides: Partial<GatewayConfig> = {}): Promise<Harness> {
       { id: 'src-off', name: 'Off', writeKey: 'wk-off', enabled: false },
     ]),
     // JSON instead of Avro: this test is about HTTP, not the wire format.
-    encode: (ev: AcceptedEvent, sourceId, ip) => Buffer.from(JSON.stringify(toEnvelope(ev, { sourceId, requestIp: ip }))),
+    encode: (ev: AcceptedEvent, sourceId, ip) =>
+      Buffer.from(JSON.stringify(toEnvelope(ev, { sourceId, requestIp: ip }))),
     batcher: new ProduceBatcher(sink, { lingerMs: 1, maxSendBytes: 1 << 20, deadlineMs: config.ackDeadlineMs }),
     health: kafkaHealth,
     metrics: new GatewayMetrics(new Registry()),
@@ -80,7 +92,12 @@ describe('gateway HTTP (fake Kafka)', () => {
       const body =
         route.kind === 'single'
           ? bodies[route.type]
-          : { batch: [{ type: 'track', userId: 'u1', event: 'Batched' }, { type: 'page', anonymousId: 'a1' }] };
+          : {
+              batch: [
+                { type: 'track', userId: 'u1', event: 'Batched' },
+                { type: 'page', anonymousId: 'a1' },
+              ],
+            };
       const reply = await request(h.url, path, body, { writeKey: 'wk-web' });
       expect({ path, status: reply.status, body: reply.json }).toEqual({ path, status: 200, body: { success: true } });
     }
@@ -101,23 +118,38 @@ describe('gateway HTTP (fake Kafka)', () => {
     const ev = { userId: 'u', event: 'E' };
     expect((await request(h.url, '/v1/track', ev)).status).toBe(401);
     expect((await request(h.url, '/v1/track', ev)).json?.error).toContain('invalid write key');
-    expect((await request(h.url, '/v1/track', ev, { writeKey: 'nope' })).json).toEqual({ success: false, error: 'invalid write key' });
+    expect((await request(h.url, '/v1/track', ev, { writeKey: 'nope' })).json).toEqual({
+      success: false,
+      error: 'invalid write key',
+    });
     const off = await request(h.url, '/v1/track', ev, { writeKey: 'wk-off' });
     expect([off.status, off.json?.error]).toEqual([404, 'source is disabled']);
     expect((await request(h.url, '/v1/track?writeKey=wk-web', ev)).status).toBe(200);
-    expect((await request(h.url, '/v1/t', { ...ev, writeKey: 'wk-web' }, { headers: { 'content-type': 'text/plain' } })).status).toBe(200);
-    expect((await request(h.url, '/beacon/v1/batch?writeKey=wk-web', { batch: [{ ...ev, type: 'track' }] })).status).toBe(200);
+    expect(
+      (await request(h.url, '/v1/t', { ...ev, writeKey: 'wk-web' }, { headers: { 'content-type': 'text/plain' } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await request(h.url, '/beacon/v1/batch?writeKey=wk-web', { batch: [{ ...ev, type: 'track' }] })).status,
+    ).toBe(200);
     expect((await request(h.url, '/v1/t', { ...ev, writeKey: 'bad' })).status).toBe(401);
     // The key in the body is a credential: it is not stored with the event.
     expect(h.sink.records.some((r) => r.value.toString().includes('wk-web'))).toBe(false);
   });
 
   it('accepts gzip bodies and bounds what they expand to', async () => {
-    const ok = await request(h.url, '/v1/batch', { batch: [{ type: 'track', userId: 'u', event: 'Zipped' }] }, { writeKey: 'wk-web', gzip: true });
+    const ok = await request(
+      h.url,
+      '/v1/batch',
+      { batch: [{ type: 'track', userId: 'u', event: 'Zipped' }] },
+      { writeKey: 'wk-web', gzip: true },
+    );
     expect(ok.status).toBe(200);
     expect(h.sink.events()[0].event).toBe('Zipped');
     // ~10 MB of spaces compresses to ~10 KB: a zip bomb against a 500 KB limit.
-    const bomb = zlib.gzipSync(Buffer.concat([Buffer.from('{"batch":['), Buffer.alloc(10 * 1024 * 1024, ' '), Buffer.from(']}')]));
+    const bomb = zlib.gzipSync(
+      Buffer.concat([Buffer.from('{"batch":['), Buffer.alloc(10 * 1024 * 1024, ' '), Buffer.from(']}')]),
+    );
     expect(bomb.length).toBeLessThan(100 * 1024);
     const r = await request(h.url, '/v1/batch', bomb, { writeKey: 'wk-web', headers: { 'content-encoding': 'gzip' } });
     expect(r.status).toBe(413);
@@ -128,17 +160,32 @@ describe('gateway HTTP (fake Kafka)', () => {
 
   it('answers 413 for a request over the batch limit and an event over the event limit', async () => {
     const big = 'x'.repeat(40 * 1024);
-    const single = await request(h.url, '/v1/track', { userId: 'u', event: 'E', properties: { big } }, { writeKey: 'wk-web' });
+    const single = await request(
+      h.url,
+      '/v1/track',
+      { userId: 'u', event: 'E', properties: { big } },
+      { writeKey: 'wk-web' },
+    );
     expect(single.status).toBe(413);
     const item = await request(
       h.url,
       '/v1/batch',
-      { batch: [{ type: 'track', userId: 'u', event: 'small' }, { type: 'track', userId: 'u', event: 'E', properties: { big } }] },
+      {
+        batch: [
+          { type: 'track', userId: 'u', event: 'small' },
+          { type: 'track', userId: 'u', event: 'E', properties: { big } },
+        ],
+      },
       { writeKey: 'wk-web' },
     );
     expect(item.status).toBe(413);
     expect(item.json?.error).toContain('batch[1]: event is larger than 32768 bytes');
-    const batch = Array.from({ length: 30 }, () => ({ type: 'track', userId: 'u', event: 'E', properties: { s: 'y'.repeat(20 * 1024) } }));
+    const batch = Array.from({ length: 30 }, () => ({
+      type: 'track',
+      userId: 'u',
+      event: 'E',
+      properties: { s: 'y'.repeat(20 * 1024) },
+    }));
     const whole = await request(h.url, '/v1/batch', { batch }, { writeKey: 'wk-web' });
     expect(whole.status).toBe(413);
     expect(h.sink.records).toHaveLength(0);
@@ -147,13 +194,22 @@ describe('gateway HTTP (fake Kafka)', () => {
   it('answers CORS preflights and adds CORS headers for browser origins', async () => {
     const pre = await request(h.url, '/v1/t', undefined, {
       method: 'OPTIONS',
-      headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://shop.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers['access-control-allow-origin']).toBe('https://shop.example');
     expect(pre.headers['access-control-allow-methods']).toContain('POST');
     expect(pre.headers['access-control-allow-headers']).toBe('content-type');
-    const post = await request(h.url, '/v1/p', { anonymousId: 'a', writeKey: 'wk-web' }, { headers: { origin: 'https://shop.example', 'content-type': 'text/plain' } });
+    const post = await request(
+      h.url,
+      '/v1/p',
+      { anonymousId: 'a', writeKey: 'wk-web' },
+      { headers: { origin: 'https://shop.example', 'content-type': 'text/plain' } },
+    );
     expect(post.status).toBe(200);
     expect(post.headers['access-control-allow-origin']).toBe('https://shop.example');
   });
@@ -205,8 +261,15 @@ describe('gateway HTTP limits', () => {
     const h = await start({ maxInflightBytes: 1024 * 1024, ackDeadlineMs: 2000 });
     try {
       h.sink.mode = 'hang';
-      const batch = Array.from({ length: 20 }, () => ({ type: 'track', userId: 'u', event: 'E', properties: { s: 'z'.repeat(20000) } }));
-      const replies = await Promise.all(Array.from({ length: 6 }, () => request(h.url, '/v1/batch', { batch }, { writeKey: 'wk-web' })));
+      const batch = Array.from({ length: 20 }, () => ({
+        type: 'track',
+        userId: 'u',
+        event: 'E',
+        properties: { s: 'z'.repeat(20000) },
+      }));
+      const replies = await Promise.all(
+        Array.from({ length: 6 }, () => request(h.url, '/v1/batch', { batch }, { writeKey: 'wk-web' })),
+      );
       const statuses = replies.map((r) => r.status);
       expect(statuses.every((s) => s === 503)).toBe(true);
       expect(replies.some((r) => r.json?.error?.includes('overloaded'))).toBe(true);

@@ -29,9 +29,9 @@ describe('parseSources', () => {
     expect(() => parseSources('{')).toThrow(WorkspaceFileError);
     expect(() => parseSources('{"sources":{}}')).toThrow('"sources" must be an array');
     expect(() => parseSources('{"sources":[{"id":"a"}]}')).toThrow('writeKey must be a non-empty string');
-    expect(() =>
-      parseSources('{"sources":[{"id":"a","writeKey":"k"},{"id":"b","writeKey":"k"}]}'),
-    ).toThrow('writeKey is used twice');
+    expect(() => parseSources('{"sources":[{"id":"a","writeKey":"k"},{"id":"b","writeKey":"k"}]}')).toThrow(
+      'writeKey is used twice',
+    );
   });
 });
 
