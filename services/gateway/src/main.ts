@@ -1,0 +1,112 @@
+import cluster from 'node:cluster';
+import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
+import { AggregatorRegistry, PrometheusContentType } from 'prom-client';
+import { loadGatewayConfig } from './config';
+import { setupKafka, startGateway } from './gateway';
+
+// The gateway: HTTP Event API → events.raw. WORKERS processes share the port (node:cluster).
+async function main(): Promise<void> {
+  const config = loadGatewayConfig(process.env);
+  const role = cluster.isPrimary ? 'primary' : `worker-${cluster.worker?.id}`;
+  const log = createLogger('gateway', config.logLevel).child({ role });
+  const lifecycle = new Lifecycle(log);
+  lifecycle.onSignals();
+
+  if (config.workers <= 1) {
+    const gw = await startGateway(config, log);
+    lifecycle.add('gateway', () => gw.close());
+    if (config.metricsPort > 0) {
+      const ops = await startOpsServer(config.metricsPort, gw.registry, () => gw.ready(), config.host);
+      lifecycle.add('ops', () => ops.close());
+    }
+    return;
+  }
+
+  if (cluster.isPrimary) {
+    // Topics and the schema once, before any worker takes traffic.
+    await setupKafka(config, log);
+    const aggregator = new AggregatorRegistry<PrometheusContentType>();
+    let stopping = false;
+    const fork = () => cluster.fork();
+    for (let i = 0; i < config.workers; i++) fork();
+    cluster.on('exit', (worker, code, signal) => {
+      if (stopping) return;
+      log.error({ worker: worker.id, code, signal }, 'worker died; starting another');
+      setTimeout(fork, 500);
+    });
+    // Workers ask for the cluster-wide metrics to answer /metrics on the shared port.
+    cluster.on('message', (worker, msg: { type?: string; id?: number }) => {
+      if (msg?.type !== 'sluice:metrics') return;
+      aggregator.clusterMetrics().then(
+        (body) => worker.send({ type: 'sluice:metrics', id: msg.id, body, contentType: aggregator.contentType }),
+        (err: Error) => worker.send({ type: 'sluice:metrics', id: msg.id, error: err.message }),
+      );
+    });
+    if (config.metricsPort > 0) {
+      const ops = await startOpsServer(config.metricsPort, aggregatorView(aggregator), () => true, config.host);
+      lifecycle.add('ops', () => ops.close());
+    }
+    lifecycle.add('workers', async () => {
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {});
+      await Promise.all(
+        workers.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              if (!w || w.isDead()) return resolve();
+              w.once('exit', () => resolve());
+              w.process.kill('SIGTERM');
+            }),
+        ),
+      );
+    });
+    log.info({ workers: config.workers, port: config.port }, 'gateway primary started');
+    return;
+  }
+
+  // A worker.
+  let nextId = 0;
+  const waiting = new Map<number, (r: { body?: string; contentType?: string; error?: string }) => void>();
+  process.on('message', (msg: { type?: string; id?: number; body?: string; contentType?: string; error?: string }) => {
+    if (msg?.type !== 'sluice:metrics' || msg.id === undefined) return;
+    waiting.get(msg.id)?.(msg);
+    waiting.delete(msg.id);
+  });
+  // The primary collects every worker's series from this registry; constructing an
+  // AggregatorRegistry installs prom-client's worker-side listener. Done first, so a
+  // worker still starting answers the primary's requests too.
+  const registry = createMetricsRegistry('gateway');
+  new AggregatorRegistry<PrometheusContentType>();
+  AggregatorRegistry.setRegistries([registry]);
+  const gw = await startGateway(config, log, {
+    skipSetup: true,
+    registry,
+    metricsText: (registry) => {
+      return new Promise((resolve, reject) => {
+        const id = nextId++;
+        waiting.set(id, (r) =>
+          r.error || r.body === undefined
+            ? reject(new Error(r.error ?? 'no metrics'))
+            : resolve({ contentType: r.contentType ?? registry.contentType, body: r.body }),
+        );
+        process.send?.({ type: 'sluice:metrics', id });
+      });
+    },
+  });
+  lifecycle.add('gateway', () => gw.close());
+}
+
+/** startOpsServer wants a Registry; this one answers with the cluster's metrics. */
+function aggregatorView(
+  aggregator: AggregatorRegistry<PrometheusContentType>,
+): AggregatorRegistry<PrometheusContentType> {
+  const view = Object.create(aggregator) as AggregatorRegistry<PrometheusContentType>;
+  view.metrics = () => aggregator.clusterMetrics();
+  return view;
+}
+
+main().catch((err: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(err);
+  process.exit(1);
+});
