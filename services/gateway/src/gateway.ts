@@ -9,7 +9,7 @@ import { kafkajsSink, platformaticSink, ProducerSink } from './producer';
 import type { GatewayConfig } from './config';
 import { GatewayMetrics } from './metrics';
 import { closeServer, createGatewayServer, EventEncoder, KafkaHealth, listen } from './server';
-import { FileSourceResolver, SourceResolver } from './sources';
+import { SourceResolver, WorkspaceSourceResolver } from './sources';
 
 export interface Gateway {
   port: number;
@@ -134,7 +134,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
 
   const registry = opts.registry ?? createMetricsRegistry('gateway');
   const metrics = new GatewayMetrics(registry);
-  const sources = opts.sources ?? (await FileSourceResolver.open(config.workspaceFile, log, config.workspaceReloadMs));
+  const sources = opts.sources ?? (await WorkspaceSourceResolver.open(config.workspaceFile, log, config.workspaceReloadMs));
 
   const serde = new AvroSerde(config.registry);
   await serde.bindTopic(topic, 'event-envelope');

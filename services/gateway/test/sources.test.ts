@@ -2,40 +2,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { FileSourceResolver, parseSources, WorkspaceFileError } from '../src/sources';
+import { StaticSourceResolver, WorkspaceSourceResolver } from '../src/sources';
 
 const log = pino({ level: 'silent' });
 
-describe('parseSources', () => {
-  it('reads sources and ignores the other keys of the workspace', () => {
-    const entries = parseSources(
-      JSON.stringify({
-        version: 1,
-        destinations: [{ id: 'd' }],
-        sources: [
-          { id: 's1', name: 'Web', writeKey: 'wk1', enabled: true },
-          { id: 's2', writeKey: 'wk2', enabled: false, type: 'ios' },
-          { id: 's3', writeKey: 'wk3' },
-        ],
-      }),
-    );
-    expect(entries).toEqual([
-      { id: 's1', name: 'Web', writeKey: 'wk1', enabled: true },
-      { id: 's2', name: 's2', writeKey: 'wk2', enabled: false },
-      { id: 's3', name: 's3', writeKey: 'wk3', enabled: true },
-    ]);
-  });
-  it('rejects malformed documents with the reason', () => {
-    expect(() => parseSources('{')).toThrow(WorkspaceFileError);
-    expect(() => parseSources('{"sources":{}}')).toThrow('"sources" must be an array');
-    expect(() => parseSources('{"sources":[{"id":"a"}]}')).toThrow('writeKey must be a non-empty string');
-    expect(() => parseSources('{"sources":[{"id":"a","writeKey":"k"},{"id":"b","writeKey":"k"}]}')).toThrow(
-      'writeKey is used twice',
-    );
+const workspace = (sources: object[]) =>
+  JSON.stringify({ version: 1, sources, destinations: [{ id: 'd', name: 'D', type: 'webhook', config: { url: 'http://127.0.0.1:1/' } }] });
+
+describe('StaticSourceResolver', () => {
+  it('answers by write key', () => {
+    const r = new StaticSourceResolver([{ id: 's1', name: 'A', writeKey: 'write-key-1', enabled: false }]);
+    expect(r.resolve('write-key-1')).toEqual({ id: 's1', name: 'A', enabled: false });
+    expect(r.resolve('other')).toBeUndefined();
   });
 });
 
-describe('FileSourceResolver', () => {
+describe('WorkspaceSourceResolver', () => {
   let dir: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gw-sources-'));
@@ -50,36 +32,33 @@ describe('FileSourceResolver', () => {
     }
   };
 
-  it('reloads write keys when the file changes, and keeps the last good ones on a bad edit', async () => {
+  it('reloads write keys when the workspace changes, and keeps the last good ones on a bad edit', async () => {
     const file = path.join(dir, 'workspace.json');
-    fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 's1', name: 'A', writeKey: 'k1', enabled: true }] }));
-    const r = await FileSourceResolver.open(file, log, 200);
+    fs.writeFileSync(file, workspace([{ id: 's1', name: 'A', type: 'http', writeKey: 'write-key-1' }]));
+    const r = await WorkspaceSourceResolver.open(file, log, 100);
     try {
-      expect(r.resolve('k1')).toEqual({ id: 's1', name: 'A', enabled: true });
-      expect(r.resolve('k2')).toBeUndefined();
-
-      // Atomic replace (write + rename), as config management tools do.
-      const tmp = path.join(dir, 'workspace.json.tmp');
-      fs.writeFileSync(tmp, JSON.stringify({ sources: [{ id: 's2', name: 'B', writeKey: 'k2', enabled: false }] }));
-      fs.renameSync(tmp, file);
-      await waitFor(() => r.resolve('k2') !== undefined);
-      expect(r.resolve('k1')).toBeUndefined();
-      expect(r.resolve('k2')).toEqual({ id: 's2', name: 'B', enabled: false });
-
+      expect(r.resolve('write-key-1')).toEqual({ id: 's1', name: 'A', enabled: true });
+      expect(r.resolve('write-key-2')).toBeUndefined();
+      fs.writeFileSync(
+        file,
+        workspace([
+          { id: 's1', name: 'A', type: 'http', writeKey: 'write-key-1', enabled: false },
+          { id: 's2', name: 'B', type: 'http', writeKey: 'write-key-2' },
+        ]),
+      );
+      await waitFor(() => r.resolve('write-key-2') !== undefined);
+      expect(r.resolve('write-key-1')?.enabled).toBe(false);
       fs.writeFileSync(file, '{ not json');
-      await new Promise((res) => setTimeout(res, 500));
-      expect(r.resolve('k2')).toBeDefined();
-
-      fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 's3', writeKey: 'k3' }] }));
-      await waitFor(() => r.resolve('k3') !== undefined);
+      await new Promise((res) => setTimeout(res, 400));
+      expect(r.resolve('write-key-2')).toEqual({ id: 's2', name: 'B', enabled: true });
     } finally {
       await r.close();
     }
   });
 
-  it('fails to open a bad file', async () => {
-    const file = path.join(dir, 'bad.json');
-    fs.writeFileSync(file, '[]');
-    await expect(FileSourceResolver.open(file, log)).rejects.toThrow('must hold a JSON object');
+  it('fails to open an invalid workspace, naming the bad entry', async () => {
+    const file = path.join(dir, 'workspace.json');
+    fs.writeFileSync(file, workspace([{ id: 's1', name: 'A', type: 'http', writeKey: 'short' }]));
+    await expect(WorkspaceSourceResolver.open(file, log)).rejects.toThrow(/sources\[0\]\.writeKey/);
   });
 });
