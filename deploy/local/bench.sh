@@ -29,6 +29,7 @@ trap cleanup EXIT INT TERM
 bash "$STACK" kafka-reset
 bash "$STACK" kafka
 bash "$STACK" s3
+bash "$STACK" port-free "$REGISTRY_PORT" schema-registry
 bash "$STACK" service bench-schema-registry services/schema-registry/src/main.ts \
   PORT="$REGISTRY_PORT" KAFKA_BROKERS="$KAFKA_BROKERS" LOG_LEVEL=warn
 bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry

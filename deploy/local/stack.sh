@@ -143,10 +143,18 @@ start_service() {
   local pidfile="$RUN_DIR/$name.pid"
   if pid_alive "$pidfile"; then log "$name already running"; return 0; fi
   log "starting $name"
-  (cd "$ROOT" && env "$@" nohup node --import tsx "$entry" > "$LOG_DIR/$name.log" 2>&1 & echo $! > "$pidfile")
+  # exec all the way down, so the recorded pid is node's own and stopping it stops the service.
+  (cd "$ROOT" || exit 1; exec env "$@" nohup node --import tsx "$entry" > "$LOG_DIR/$name.log" 2>&1) &
+  echo $! > "$pidfile"
 }
 
 stop_service() { stop_pidfile "$RUN_DIR/$1.pid" "$1"; }
+
+# Fails when something else already listens on the port: a stale process would
+# otherwise answer in place of the one about to start.
+port_free() {
+  if port_open "$1"; then log "port $1 ($2) is already in use by another process; stop it first"; return 1; fi
+}
 
 cmd=${1:-}; shift || true
 case "$cmd" in
@@ -161,5 +169,6 @@ case "$cmd" in
   service) start_service "$@" ;;
   service-stop) stop_service "$@" ;;
   wait-port) wait_port "$@" ;;
+  port-free) port_free "$@" ;;
   *) echo "usage: $0 {system|fetch-kafka|kafka|kafka-stop|kafka-reset|python|s3|s3-stop|service NAME ENTRY [ENV..]|service-stop NAME|wait-port PORT NAME}" >&2; exit 2 ;;
 esac

@@ -31,6 +31,7 @@ trap cleanup EXIT INT TERM
 bash "$STACK" kafka-reset
 bash "$STACK" kafka
 bash "$STACK" s3
+bash "$STACK" port-free "$REGISTRY_PORT" schema-registry
 bash "$STACK" service test-schema-registry services/schema-registry/src/main.ts \
   PORT="$REGISTRY_PORT" KAFKA_BROKERS="$KAFKA_BROKERS" LOG_LEVEL=warn METRICS_PORT=0
 bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry

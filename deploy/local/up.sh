@@ -18,6 +18,7 @@ COMMON=(KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" SCHEMA_REGISTRY_URL="http://127.0.
 
 bash "$STACK" kafka
 bash "$STACK" s3
+if ! [ -f "$SLUICE_LOCAL/run/schema-registry.pid" ]; then bash "$STACK" port-free "$REGISTRY_PORT" schema-registry; fi
 bash "$STACK" service schema-registry services/schema-registry/src/main.ts \
   PORT="$REGISTRY_PORT" KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" METRICS_PORT=0
 bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry
