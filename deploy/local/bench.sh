@@ -35,10 +35,19 @@ bash "$STACK" service bench-schema-registry services/schema-registry/src/main.ts
 bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), node $(node -v)"
-selected="${BENCH:-}"
-for entry in bench/*/run.ts; do
-  name="$(basename "$(dirname "$entry")")"
-  if [ -n "$selected" ] && [[ " $selected " != *" $name "* ]]; then continue; fi
-  echo "=== bench: $name"
+# name → entry point; each prints its own figures.
+declare -A BENCHES=(
+  [gateway]=bench/gateway/run.ts
+  [processing]=bench/processing/sandbox.ts
+  [router]=bench/router/run.ts
+  [lake]=bench/lake/delta-write.ts
+  [parquet]=bench/lake/parquet-writers.ts
+  [loader]=bench/loader/run.ts
+)
+selected="${BENCH:-gateway processing router lake parquet loader}"
+for name in $selected; do
+  entry="${BENCHES[$name]:-}"
+  if [ -z "$entry" ] || [ ! -f "$entry" ]; then echo "=== bench: $name (not present, skipped)"; continue; fi
+  echo "=== bench: $name ($entry)"
   node --import tsx "$entry"
 done
