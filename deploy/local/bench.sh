@@ -38,13 +38,14 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(un
 # name → entry point; each prints its own figures.
 declare -A BENCHES=(
   [gateway]=bench/gateway/run.ts
+  [processor]=bench/processor/run.ts
   [processing]=bench/processing/sandbox.ts
   [router]=bench/router/run.ts
   [lake]=bench/lake/delta-write.ts
   [parquet]=bench/lake/parquet-writers.ts
   [loader]=bench/loader/run.ts
 )
-selected="${BENCH:-gateway processing router lake parquet loader}"
+selected="${BENCH:-gateway processor processing router lake parquet loader}"
 for name in $selected; do
   entry="${BENCHES[$name]:-}"
   if [ -z "$entry" ] || [ ! -f "$entry" ]; then echo "=== bench: $name (not present, skipped)"; continue; fi

@@ -36,8 +36,34 @@ export interface TransactionalStageOptions {
   sessionTimeoutMs?: number;
   /** An open transaction of a crashed instance blocks read_committed readers at most this long. */
   transactionTimeoutMs?: number;
+  /** Bytes of output records per produce request inside a transaction (default 512 KiB). */
+  maxProduceBytes?: number;
   /** How often a transaction that hit CONCURRENT_TRANSACTIONS is retried before the batch is re-read. */
   transactionRetries?: number;
+}
+
+const sizeOf = (m: Message) =>
+  (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)) +
+  (typeof m.key === 'string' ? Buffer.byteLength(m.key) : (m.key?.length ?? 0)) +
+  64;
+
+/** Consecutive runs of records of at most `maxBytes` (a single larger record is a run of its own). */
+export function chunkBySize(records: OutputRecord[], maxBytes: number): OutputRecord[][] {
+  const chunks: OutputRecord[][] = [];
+  let current: OutputRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const size = sizeOf(r.message);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 const isConcurrentTransactions = (err: unknown) =>
@@ -123,9 +149,11 @@ export class TransactionalStage {
       let tx: Transaction | undefined;
       try {
         tx = await this.producer.transaction();
-        if (outputs.length > 0) {
+        // One produce request per chunk: a whole batch's output for one partition could pass the
+        // broker's message.max.bytes (1 MB by default), which is a non-retriable error.
+        for (const chunk of chunkBySize(outputs, this.opts.maxProduceBytes ?? 512 * 1024)) {
           const byTopic = new Map<string, Message[]>();
-          for (const o of outputs) {
+          for (const o of chunk) {
             const list = byTopic.get(o.topic) ?? [];
             list.push(o.message);
             byTopic.set(o.topic, list);
