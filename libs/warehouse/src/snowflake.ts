@@ -68,15 +68,18 @@ export function sfCreateStage(target: SnowflakeTarget, stage: string): string {
   return `CREATE STAGE IF NOT EXISTS ${sfTable(target, stage)} FILE_FORMAT = (TYPE = PARQUET)`;
 }
 
+function sfStage(target: SnowflakeTarget, stage: string, folder: string): string {
+  return `@${sfIdent(target.database)}.${sfIdent(target.schema)}.${sfIdent(stage)}/${folder}`;
+}
+
 /** Uploads a local Parquet file to the internal stage (snowflake-sdk/connector PUT). */
 export function sfPut(target: SnowflakeTarget, stage: string, localPath: string, folder: string): string {
-  const at = `@${sfIdent(target.database)}.${sfIdent(target.schema)}.${sfIdent(stage)}/${folder}`;
-  return `PUT 'file://${localPath.replace(/'/g, "''")}' '${at.replace(/'/g, "''")}' AUTO_COMPRESS = FALSE OVERWRITE = TRUE`;
+  return `PUT ${sfString(`file://${localPath}`)} ${sfStage(target, stage, folder)} AUTO_COMPRESS = FALSE OVERWRITE = TRUE`;
 }
 
 /** Loads a staged Parquet file by column name (lake columns are snake_case; Snowflake's upper-case match case-insensitively). */
 export function sfCopyInto(target: SnowflakeTarget, table: string, stage: string, folder: string): string {
-  return `COPY INTO ${sfTable(target, table)} FROM @${sfIdent(target.database)}.${sfIdent(target.schema)}.${sfIdent(stage)}/${folder} FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`;
+  return `COPY INTO ${sfTable(target, table)} FROM ${sfStage(target, stage, folder)} FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE`;
 }
 
 export interface MergeSpec {
@@ -117,27 +120,46 @@ export interface SnowflakeBatch {
   merge?: Omit<MergeSpec, 'columns'>;
 }
 
+/** A name for a batch's staging table, unique per (table, appId, version). */
+export function sfStagingName(table: string, appId: string, version: number): string {
+  const safe = appId.replace(/[^A-Za-z0-9]+/g, '_').slice(0, 60);
+  return `${table}__stg_${safe}_${version}`;
+}
+
+export interface SnowflakeLoadPlan {
+  /** DDL (Snowflake commits DDL implicitly, so it runs before the transaction). */
+  setup: string[];
+  put: (localPath: string) => string;
+  /** The load and its history row, committed together. */
+  transaction: string[];
+  cleanup: string[];
+}
+
 /**
  * The statements that load one table's batch, in order. The caller first runs
- * `sfLoadedCheck` and skips the batch when it returns a row; PUT runs outside
- * the transaction (it only uploads); the load and its history row commit together.
+ * `sfLoadedCheck` and skips the batch when it returns a row; PUT only uploads;
+ * the load and its history row commit together, so a replay after a crash
+ * either finds the history row (skip) or loads the batch whole.
  */
-export function sfLoadPlan(target: SnowflakeTarget, b: SnowflakeBatch): { setup: string[]; put: (localPath: string) => string; transaction: string[] } {
+export function sfLoadPlan(target: SnowflakeTarget, b: SnowflakeBatch): SnowflakeLoadPlan {
   const setup = [sfCreateLoadHistory(target), sfCreateStage(target, b.stage)];
   if (b.existingColumns.length === 0) setup.push(sfCreateTable(target, b.table, b.schema));
   else setup.push(...sfAddColumns(target, b.table, b.existingColumns, b.schema));
   const transaction = ['BEGIN'];
+  const cleanup: string[] = [];
   if (b.merge) {
-    const staging = `${b.table}_staging_${b.version}`;
-    transaction.push(
-      `CREATE TEMPORARY TABLE ${sfTable(target, staging)} LIKE ${sfTable(target, b.table)}`,
-      sfCopyInto(target, staging, b.stage, b.folder),
-      sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }),
-      `DROP TABLE IF EXISTS ${sfTable(target, staging)}`,
-    );
+    const staging = sfStagingName(b.table, b.appId, b.version);
+    setup.push(`CREATE OR REPLACE TABLE ${sfTable(target, staging)} LIKE ${sfTable(target, b.table)}`);
+    transaction.push(sfCopyInto(target, staging, b.stage, b.folder), sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }));
+    cleanup.push(`DROP TABLE IF EXISTS ${sfTable(target, staging)}`);
   } else {
     transaction.push(sfCopyInto(target, b.table, b.stage, b.folder));
   }
   transaction.push(sfRecordLoad(target, b.table, b.appId, b.version, b.rows), 'COMMIT');
-  return { setup, put: (p) => sfPut(target, b.stage, p, b.folder), transaction };
+  return { setup, put: (p) => sfPut(target, b.stage, p, b.folder), transaction, cleanup };
+}
+
+/** Columns a table has now (empty when it does not exist). */
+export function sfColumnsQuery(target: SnowflakeTarget, table: string): string {
+  return `SELECT COLUMN_NAME FROM ${sfIdent(target.database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ${sfString(target.schema.toUpperCase())} AND TABLE_NAME = ${sfString(table.toUpperCase())} ORDER BY ORDINAL_POSITION`;
 }
