@@ -129,34 +129,48 @@ export function sfStagingName(table: string, appId: string, version: number): st
 export interface SnowflakeLoadPlan {
   /** DDL (Snowflake commits DDL implicitly, so it runs before the transaction). */
   setup: string[];
+  /** PUT of the batch's Parquet file to the internal stage. */
   put: (localPath: string) => string;
-  /** The load and its history row, committed together. */
+  /** After the PUT, outside the transaction: fills a merge table's scratch staging table. */
+  prepare: string[];
+  /** The load and its history row (in one transaction for appends; a MERGE is idempotent by itself). */
   transaction: string[];
   cleanup: string[];
 }
 
 /**
- * The statements that load one table's batch, in order. The caller first runs
- * `sfLoadedCheck` and skips the batch when it returns a row; PUT only uploads;
- * the load and its history row commit together, so a replay after a crash
- * either finds the history row (skip) or loads the batch whole.
+ * The statements that load one table's batch. The caller first runs
+ * `sfLoadedCheck` and skips the batch when it returns a row; then runs
+ * `sfLoadStatements(plan, file)` in order. The load and its history row commit
+ * together, so a replay after a crash either finds the history row (skip) or
+ * loads the batch whole.
  */
 export function sfLoadPlan(target: SnowflakeTarget, b: SnowflakeBatch): SnowflakeLoadPlan {
   const setup = [sfCreateLoadHistory(target), sfCreateStage(target, b.stage)];
   if (b.existingColumns.length === 0) setup.push(sfCreateTable(target, b.table, b.schema));
   else setup.push(...sfAddColumns(target, b.table, b.existingColumns, b.schema));
-  const transaction = ['BEGIN'];
+  const prepare: string[] = [];
   const cleanup: string[] = [];
+  let transaction: string[];
   if (b.merge) {
+    // A MERGE replayed gives the same table (the newer-or-equal row wins, field
+    // by field), so it needs no transaction with its history row: a crash
+    // between the two makes the replay merge again, harmlessly.
     const staging = sfStagingName(b.table, b.appId, b.version);
     setup.push(`CREATE OR REPLACE TABLE ${sfTable(target, staging)} LIKE ${sfTable(target, b.table)}`);
-    transaction.push(sfCopyInto(target, staging, b.stage, b.folder), sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }));
+    prepare.push(sfCopyInto(target, staging, b.stage, b.folder));
+    transaction = [sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }), sfRecordLoad(target, b.table, b.appId, b.version, b.rows)];
     cleanup.push(`DROP TABLE IF EXISTS ${sfTable(target, staging)}`);
   } else {
-    transaction.push(sfCopyInto(target, b.table, b.stage, b.folder));
+    // COPY INTO appends: it and its history row commit together.
+    transaction = ['BEGIN', sfCopyInto(target, b.table, b.stage, b.folder), sfRecordLoad(target, b.table, b.appId, b.version, b.rows), 'COMMIT'];
   }
-  transaction.push(sfRecordLoad(target, b.table, b.appId, b.version, b.rows), 'COMMIT');
-  return { setup, put: (p) => sfPut(target, b.stage, p, b.folder), transaction, cleanup };
+  return { setup, put: (p) => sfPut(target, b.stage, p, b.folder), prepare, transaction, cleanup };
+}
+
+/** Every statement of a plan in execution order, for a local Parquet file. */
+export function sfLoadStatements(plan: SnowflakeLoadPlan, localPath: string): string[] {
+  return [...plan.setup, plan.put(localPath), ...plan.prepare, ...plan.transaction, ...plan.cleanup];
 }
 
 /** Columns a table has now (empty when it does not exist). */

@@ -54,8 +54,9 @@ describe('Snowflake SQL', () => {
     expect(plan.cleanup).toEqual([]);
     const users = sfLoadPlan(target, { table: 'users', schema: { id: 'string', received_at: 'timestamp' }, existingColumns: [], appId: 'g:t:0', version: 9, rows: 3, stage: 'st', folder: 'users/x', merge: { key: 'id', orderBy: 'received_at' } });
     expect(users.setup.at(-1)).toMatch(/^CREATE OR REPLACE TABLE "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9" LIKE/);
-    expect(users.transaction[1]).toMatch(/^COPY INTO "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9"/);
-    expect(users.transaction[2]).toMatch(/^MERGE INTO "ANALYTICS"."SLUICE"."USERS"/);
+    expect(users.prepare[0]).toMatch(/^COPY INTO "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9"/);
+    expect(users.transaction[0]).toMatch(/^MERGE INTO "ANALYTICS"."SLUICE"."USERS"/);
+    expect(users.transaction[1]).toMatch(/^INSERT INTO "ANALYTICS"."SLUICE"."_SLUICE_LOAD_HISTORY"/);
     expect(users.cleanup).toEqual(['DROP TABLE IF EXISTS "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9"']);
   });
 });

@@ -43,6 +43,8 @@ export const loaderConfigSchema = z.object({
     /** ...or once its oldest event waited this long. */
     intervalMs: z.number().int().min(10).default(5000),
   }),
+  /** Partition batches committed to the lake at once by this instance. */
+  flushConcurrency: z.number().int().min(1).default(1),
   /** Partitions handled at once by this instance (bounds in-flight fetches). */
   partitionsConcurrently: z.number().int().min(1).default(12),
   maxBytesPerPartition: z.number().int().min(1024).default(1024 * 1024),
@@ -103,6 +105,7 @@ export function loadLoaderConfig(env: Env): LoaderConfig {
       groupId: e.LOADER_GROUP_ID || undefined,
       flush: { maxEvents: num(e.LOADER_FLUSH_EVENTS), intervalMs: num(e.LOADER_FLUSH_MS) },
       partitionsConcurrently: num(e.LOADER_PARTITIONS_CONCURRENTLY),
+      flushConcurrency: num(e.LOADER_FLUSH_CONCURRENCY),
       maxBytesPerPartition: num(e.LOADER_MAX_BYTES_PER_PARTITION),
       identity: bool(e.LOADER_IDENTITY),
       compactEveryMs: num(e.LOADER_COMPACT_EVERY_MS),

@@ -12,6 +12,12 @@ export interface EventLoaderOptions {
   intervalMs: number;
   partitionsConcurrently: number;
   maxBytesPerPartition: number;
+  /**
+   * Partition batches committed at once by this instance (default 1): the
+   * batches of different partitions write the same tables, so concurrent
+   * commits mostly lose optimistic races and redo their work.
+   */
+  flushConcurrency?: number;
   /** Hard cap on one partition's buffer while its flushes fail (default 4 × maxEvents). */
   maxBufferedEvents?: number;
 }
@@ -48,6 +54,8 @@ export class EventLoader {
   private readonly partitions = new Map<number, PartitionState>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
+  private slots = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(
     kafka: Kafka,
@@ -144,7 +152,30 @@ export class EventLoader {
     return s.chain;
   }
 
+  private async acquire(): Promise<void> {
+    if (this.slots < Math.max(1, this.opts.flushConcurrency ?? 1)) {
+      this.slots++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.slots--;
+  }
+
   private async flushNow(partition: number, s: PartitionState): Promise<void> {
+    await this.acquire();
+    try {
+      await this.flushLocked(partition, s);
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private async flushLocked(partition: number, s: PartitionState): Promise<void> {
     const records = s.buffer.snapshot();
     if (records.length === 0) return;
     const generation = s.buffer.generation;

@@ -86,6 +86,7 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
       maxEvents: config.flush.maxEvents,
       intervalMs: config.flush.intervalMs,
       partitionsConcurrently: config.partitionsConcurrently,
+      flushConcurrency: config.flushConcurrency,
       maxBytesPerPartition: config.maxBytesPerPartition,
     },
     decode,
