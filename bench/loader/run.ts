@@ -9,6 +9,7 @@
  *
  * KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… [S3_ENDPOINT=…] node --import tsx bench/loader/run.ts [events] [rate] [seconds]
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -101,9 +102,11 @@ async function latency(): Promise<string> {
   const prefix = `bench-${run}.`;
   const lake = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
   const { producer, send } = await setup(prefix);
-  const config = loadLoaderConfig({ ...process.env, SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `bench-${run}`, LAKE_URL: lake, METRICS_PORT: '0', LOADER_IDENTITY: 'false', LOG_LEVEL: 'warn' });
-  const lifecycle = new Lifecycle(log);
-  await startLoader(config, log, lifecycle);
+  const loaderEnv = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `bench-${run}`, LAKE_URL: lake, METRICS_PORT: '0', LOADER_IDENTITY: 'false', LOG_LEVEL: 'warn' };
+  const config = loadLoaderConfig({ ...process.env, ...loaderEnv });
+  // The loader runs as its own process (as deployed); this process plays the processor.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/warehouse-loader/src/main.ts'], { env: { ...process.env, ...loaderEnv }, stdio: 'inherit' });
+  await sleep(8000);
   const acked = new Map<string, number>();
   const seen = new Map<string, number>();
   const store = createStore(config.lake);
@@ -150,7 +153,8 @@ async function latency(): Promise<string> {
   stopWatch = true;
   await watcher;
   await producer.disconnect();
-  await lifecycle.stop();
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
   lat.sort((a, b) => a - b);
   const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   return `latency at ${Math.round(produced / elapsed)} events/s for ${SECONDS} s (local folder, flush ${config.flush.intervalMs} ms / ${config.flush.maxEvents} events): ${lat.length}/${acked.size} track rows seen; ack → readable in Delta p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${lat[lat.length - 1]} ms`;
