@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SegmentEvent, toEnvelope } from '@sluice/events';
+import { Partitioners } from 'kafkajs';
 import { createDurableProducer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import { readParquet, readTableState, S3Store } from '@sluice/lake';
 import { createLogger, Lifecycle } from '@sluice/observability';
@@ -35,14 +36,40 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function event(run: string, i: number): SegmentEvent {
   const now = new Date().toISOString();
   const kind = i % 10;
-  const base = { messageId: `${run}-${i}`, anonymousId: `anon-${i % 5000}`, receivedAt: now, timestamp: now, context: { library: { name: 'bench' }, page: { path: `/p/${i % 50}` }, userAgent: 'Mozilla/5.0 bench' } };
-  if (kind < 7) return { ...base, type: 'track', event: `Event ${i % 5}`, properties: { amount: i % 1000, currency: 'EUR', sku: `sku-${i % 300}`, qty: i % 5, discounted: i % 2 === 0 } };
-  if (kind < 9) return { ...base, type: 'page', name: 'Home', properties: { path: `/p/${i % 50}`, referrer: 'https://example.com' } };
-  return { ...base, type: 'identify', userId: `user-${i % 2000}`, traits: { plan: 'pro', seats: i % 9, email: `u${i % 2000}@example.com` } };
+  const base = {
+    messageId: `${run}-${i}`,
+    anonymousId: `anon-${i % 5000}`,
+    receivedAt: now,
+    timestamp: now,
+    context: { library: { name: 'bench' }, page: { path: `/p/${i % 50}` }, userAgent: 'Mozilla/5.0 bench' },
+  };
+  if (kind < 7)
+    return {
+      ...base,
+      type: 'track',
+      event: `Event ${i % 5}`,
+      properties: { amount: i % 1000, currency: 'EUR', sku: `sku-${i % 300}`, qty: i % 5, discounted: i % 2 === 0 },
+    };
+  if (kind < 9)
+    return {
+      ...base,
+      type: 'page',
+      name: 'Home',
+      properties: { path: `/p/${i % 50}`, referrer: 'https://example.com' },
+    };
+  return {
+    ...base,
+    type: 'identify',
+    userId: `user-${i % 2000}`,
+    traits: { plan: 'pro', seats: i % 9, email: `u${i % 2000}@example.com` },
+  };
 }
 
 async function setup(prefix: string) {
-  const kafka = createKafka({ brokers: BROKERS.split(','), clientId: 'bench-loader', topicPrefix: prefix, ssl: false }, log);
+  const kafka = createKafka(
+    { brokers: BROKERS.split(','), clientId: 'bench-loader', topicPrefix: prefix, ssl: false },
+    log,
+  );
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], prefix);
@@ -50,7 +77,15 @@ async function setup(prefix: string) {
   const serde = new AvroSerde({ url: REGISTRY });
   const topic = topicName(prefix, TOPICS.eventsProcessed.name);
   await serde.bindTopic(topic, 'event-envelope');
-  const producer = createDurableProducer(kafka);
+  // acks=all; several requests in flight so one producer keeps up with the target rate.
+  const producer =
+    process.env.BENCH_IDEMPOTENT === '1'
+      ? createDurableProducer(kafka)
+      : kafka.producer({
+          createPartitioner: Partitioners.DefaultPartitioner,
+          allowAutoTopicCreation: false,
+          maxInFlightRequests: 5,
+        });
   await producer.connect();
   const send = async (events: SegmentEvent[]) => {
     for (let attempt = 1; ; attempt++) {
@@ -58,7 +93,10 @@ async function setup(prefix: string) {
         return await producer.send({
           topic,
           acks: -1,
-          messages: events.map((e) => ({ key: String(e.anonymousId), value: serde.encode(topic, 'event-envelope', toEnvelope(e, { sourceId: 'bench' })) })),
+          messages: events.map((e) => ({
+            key: String(e.anonymousId),
+            value: serde.encode(topic, 'event-envelope', toEnvelope(e, { sourceId: 'bench' })),
+          })),
         });
       } catch (err) {
         if (attempt > 30) throw err;
@@ -80,16 +118,29 @@ async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Pr
   const run = randomBytes(4).toString('hex');
   const prefix = `bench-${run}.`;
   const { producer, send } = await setup(prefix);
-  for (let i = 0; i < N; i += 1000) await send(Array.from({ length: Math.min(1000, N - i) }, (_, k) => event(run, i + k)));
+  for (let i = 0; i < N; i += 1000)
+    await send(Array.from({ length: Math.min(1000, N - i) }, (_, k) => event(run, i + k)));
   await producer.disconnect();
-  const config = loadLoaderConfig({ ...process.env, ...extraEnv, SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `bench-${run}`, LAKE_URL: lakeUrl, METRICS_PORT: '0', LOADER_IDENTITY: 'false', LOG_LEVEL: 'warn' });
+  const config = loadLoaderConfig({
+    ...process.env,
+    ...extraEnv,
+    SLUICE_TOPIC_PREFIX: prefix,
+    LOADER_GROUP_ID: `bench-${run}`,
+    LAKE_URL: lakeUrl,
+    METRICS_PORT: '0',
+    LOADER_IDENTITY: 'false',
+    LOG_LEVEL: 'warn',
+  });
   const lifecycle = new Lifecycle(log);
   const started = Date.now();
   const loader = await startLoader(config, log, lifecycle);
   let events = 0;
   while (events < N) {
     await sleep(250);
-    events = await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="tracks"') + await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="pages"') + await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="identifies"');
+    events =
+      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="tracks"')) +
+      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="pages"')) +
+      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="identifies"'));
   }
   const secs = (Date.now() - started) / 1000;
   const rows = await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total');
@@ -102,10 +153,20 @@ async function latency(): Promise<string> {
   const prefix = `bench-${run}.`;
   const lake = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
   const { producer, send } = await setup(prefix);
-  const loaderEnv = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `bench-${run}`, LAKE_URL: lake, METRICS_PORT: '0', LOADER_IDENTITY: 'false', LOG_LEVEL: 'warn' };
+  const loaderEnv = {
+    SLUICE_TOPIC_PREFIX: prefix,
+    LOADER_GROUP_ID: `bench-${run}`,
+    LAKE_URL: lake,
+    METRICS_PORT: '0',
+    LOADER_IDENTITY: 'false',
+    LOG_LEVEL: 'warn',
+  };
   const config = loadLoaderConfig({ ...process.env, ...loaderEnv });
   // The loader runs as its own process (as deployed); this process plays the processor.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/warehouse-loader/src/main.ts'], { env: { ...process.env, ...loaderEnv }, stdio: 'inherit' });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/warehouse-loader/src/main.ts'], {
+    env: { ...process.env, ...loaderEnv },
+    stdio: 'inherit',
+  });
   await sleep(8000);
   const acked = new Map<string, number>();
   const seen = new Map<string, number>();
@@ -138,16 +199,18 @@ async function latency(): Promise<string> {
   const sends: Promise<void>[] = [];
   while (Date.now() - start < SECONDS * 1000) {
     const batch = Array.from({ length: perTick }, () => event(run, i++));
-    sends.push(send(batch).then(() => {
-      const t = Date.now();
-      for (const e of batch) if (e.type === 'track') acked.set(e.messageId, t);
-    }));
+    sends.push(
+      send(batch).then(() => {
+        const t = Date.now();
+        for (const e of batch) if (e.type === 'track') acked.set(e.messageId, t);
+      }),
+    );
     const next = start + Math.ceil((Date.now() - start + 1) / tick) * tick;
     await sleep(Math.max(0, next - Date.now()));
   }
-  await Promise.all(sends);
   const produced = i;
   const elapsed = (Date.now() - start) / 1000;
+  await Promise.all(sends);
   const deadline = Date.now() + 60000;
   while (lat.length < acked.size && Date.now() < deadline) await sleep(200);
   stopWatch = true;
@@ -169,8 +232,20 @@ async function main() {
     if (process.env.S3_ENDPOINT) {
       const bucket = `bench-loader-${randomBytes(4).toString('hex')}`;
       const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-      await new S3Store({ bucket, endpoint: process.env.S3_ENDPOINT, region: 'us-east-1', credentials, forcePathStyle: true }).client.send(new CreateBucketCommand({ Bucket: bucket }));
-      out.push(await throughput(`s3://${bucket}/lake`, { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' }));
+      await new S3Store({
+        bucket,
+        endpoint: process.env.S3_ENDPOINT,
+        region: 'us-east-1',
+        credentials,
+        forcePathStyle: true,
+      }).client.send(new CreateBucketCommand({ Bucket: bucket }));
+      out.push(
+        await throughput(`s3://${bucket}/lake`, {
+          AWS_ACCESS_KEY_ID: 'testing',
+          AWS_SECRET_ACCESS_KEY: 'testing',
+          AWS_REGION: 'us-east-1',
+        }),
+      );
       console.log(out[out.length - 1]);
     }
   }

@@ -5,13 +5,18 @@ import { DeltaTable, LocalFolderStore, readParquet, Row } from '../src';
 
 const uuidTs = '2026-11-22T03:00:00.000Z';
 const rows = (from: number, to: number): Row[] =>
-  Array.from({ length: to - from + 1 }, (_, k) => ({ id: `r-${from + k}`, received_at: '2026-11-22T01:00:00.000Z', n: from + k }));
+  Array.from({ length: to - from + 1 }, (_, k) => ({
+    id: `r-${from + k}`,
+    received_at: '2026-11-22T01:00:00.000Z',
+    n: from + k,
+  }));
 const offsetOf = (row: Row) => Number(String(row.id).slice(2));
 
 async function ids(table: DeltaTable): Promise<string[]> {
   const state = await table.state();
   const out: string[] = [];
-  for (const add of state.files.values()) for (const r of await readParquet((await table.store.get(`${table.path}/${add.path}`))!)) out.push(String(r.id));
+  for (const add of state.files.values())
+    for (const r of await readParquet((await table.store.get(`${table.path}/${add.path}`))!)) out.push(String(r.id));
   return out.sort();
 }
 
@@ -20,10 +25,18 @@ describe('commitBatch rowVersion (overlapping ranges of one appId)', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-rowv-'));
     const table = new DeltaTable(new LocalFolderStore(dir), 't');
     // Writer A commits offsets 0..4; writer B, which started from the same offset, commits 0..7.
-    expect(await table.commitBatch({ appId: 'p0', version: 4, rows: rows(0, 4), uuidTs, rowVersion: offsetOf })).toMatchObject({ status: 'committed', rows: 5 });
+    expect(
+      await table.commitBatch({ appId: 'p0', version: 4, rows: rows(0, 4), uuidTs, rowVersion: offsetOf }),
+    ).toMatchObject({ status: 'committed', rows: 5 });
     const b = new DeltaTable(new LocalFolderStore(dir), 't');
-    expect(await b.commitBatch({ appId: 'p0', version: 7, rows: rows(0, 7), uuidTs, rowVersion: offsetOf })).toMatchObject({ status: 'committed', rows: 3 });
-    expect(await ids(b)).toEqual(rows(0, 7).map((r) => String(r.id)).sort());
+    expect(
+      await b.commitBatch({ appId: 'p0', version: 7, rows: rows(0, 7), uuidTs, rowVersion: offsetOf }),
+    ).toMatchObject({ status: 'committed', rows: 3 });
+    expect(await ids(b)).toEqual(
+      rows(0, 7)
+        .map((r) => String(r.id))
+        .sort(),
+    );
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -35,7 +48,9 @@ describe('commitBatch rowVersion (overlapping ranges of one appId)', () => {
     await b.state(); // b caches version 0
     await a.commitBatch({ appId: 'p0', version: 4, rows: rows(0, 4), uuidTs, rowVersion: offsetOf });
     // b last saw version 0; a has since committed p0 up to 4: b writes 5..7 only.
-    expect(await b.commitBatch({ appId: 'p0', version: 7, rows: rows(0, 7), uuidTs, rowVersion: offsetOf })).toMatchObject({ status: 'committed', rows: 3 });
+    expect(
+      await b.commitBatch({ appId: 'p0', version: 7, rows: rows(0, 7), uuidTs, rowVersion: offsetOf }),
+    ).toMatchObject({ status: 'committed', rows: 3 });
     expect((await ids(b)).length).toBe(9);
     fs.rmSync(dir, { recursive: true, force: true });
   });

@@ -30,7 +30,12 @@ export function dbCreateTable(target: DatabricksTarget, table: string, schema: T
   return `CREATE TABLE IF NOT EXISTS ${dbTable(target, table)} (${cols.join(', ')}) USING DELTA`;
 }
 
-export function dbAddColumns(target: DatabricksTarget, table: string, existing: readonly string[], schema: TableSchema): string | undefined {
+export function dbAddColumns(
+  target: DatabricksTarget,
+  table: string,
+  existing: readonly string[],
+  schema: TableSchema,
+): string | undefined {
   const have = new Set(existing.map((c) => c.toLowerCase()));
   const add = Object.entries(schema).filter(([c]) => !have.has(c.toLowerCase()));
   if (add.length === 0) return undefined;
@@ -50,7 +55,14 @@ export function dbCopyInto(target: DatabricksTarget, table: string, sourceUri: s
 }
 
 /** users: newest staged row per key, merged field by field (NULL keeps the old value). */
-export function dbMerge(target: DatabricksTarget, table: string, sourceUri: string, key: string, orderBy: string, columns: readonly string[]): string {
+export function dbMerge(
+  target: DatabricksTarget,
+  table: string,
+  sourceUri: string,
+  key: string,
+  orderBy: string,
+  columns: readonly string[],
+): string {
   const k = dbIdent(key);
   const o = dbIdent(orderBy);
   const cols = columns.map(dbIdent);

@@ -36,7 +36,12 @@ export function sfCreateTable(target: SnowflakeTarget, table: string, schema: Ta
 }
 
 /** One ALTER per column the warehouse table lacks (names compared case-insensitively). */
-export function sfAddColumns(target: SnowflakeTarget, table: string, existing: readonly string[], schema: TableSchema): string[] {
+export function sfAddColumns(
+  target: SnowflakeTarget,
+  table: string,
+  existing: readonly string[],
+  schema: TableSchema,
+): string[] {
   const have = new Set(existing.map((c) => c.toUpperCase()));
   return Object.entries(schema)
     .filter(([c]) => !have.has(c.toUpperCase()))
@@ -60,7 +65,13 @@ export function sfLoadedCheck(target: SnowflakeTarget, table: string, appId: str
   return `SELECT MAX(${sfIdent('version')}) AS ${sfIdent('version')} FROM ${sfTable(target, LOAD_HISTORY_TABLE)} WHERE ${sfIdent('app_id')} = ${sfString(appId)} AND ${sfIdent('table_name')} = ${sfString(table)} HAVING MAX(${sfIdent('version')}) >= ${version}`;
 }
 
-export function sfRecordLoad(target: SnowflakeTarget, table: string, appId: string, version: number, rows: number): string {
+export function sfRecordLoad(
+  target: SnowflakeTarget,
+  table: string,
+  appId: string,
+  version: number,
+  rows: number,
+): string {
   return `INSERT INTO ${sfTable(target, LOAD_HISTORY_TABLE)} (${['app_id', 'table_name', 'version', 'rows', 'loaded_at'].map(sfIdent).join(', ')}) SELECT ${sfString(appId)}, ${sfString(table)}, ${version}, ${rows}, CURRENT_TIMESTAMP()`;
 }
 
@@ -159,11 +170,19 @@ export function sfLoadPlan(target: SnowflakeTarget, b: SnowflakeBatch): Snowflak
     const staging = sfStagingName(b.table, b.appId, b.version);
     setup.push(`CREATE OR REPLACE TABLE ${sfTable(target, staging)} LIKE ${sfTable(target, b.table)}`);
     prepare.push(sfCopyInto(target, staging, b.stage, b.folder));
-    transaction = [sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }), sfRecordLoad(target, b.table, b.appId, b.version, b.rows)];
+    transaction = [
+      sfMerge(target, b.table, staging, { ...b.merge, columns: Object.keys(b.schema) }),
+      sfRecordLoad(target, b.table, b.appId, b.version, b.rows),
+    ];
     cleanup.push(`DROP TABLE IF EXISTS ${sfTable(target, staging)}`);
   } else {
     // COPY INTO appends: it and its history row commit together.
-    transaction = ['BEGIN', sfCopyInto(target, b.table, b.stage, b.folder), sfRecordLoad(target, b.table, b.appId, b.version, b.rows), 'COMMIT'];
+    transaction = [
+      'BEGIN',
+      sfCopyInto(target, b.table, b.stage, b.folder),
+      sfRecordLoad(target, b.table, b.appId, b.version, b.rows),
+      'COMMIT',
+    ];
   }
   return { setup, put: (p) => sfPut(target, b.stage, p, b.folder), prepare, transaction, cleanup };
 }

@@ -23,7 +23,11 @@ describe('Databricks SQL', () => {
     const sql = dbMerge(target, 'users', 's3://b/u.parquet', 'id', 'received_at', ['id', 'received_at', 'plan']);
     expect(sql).toContain('FROM parquet.`s3://b/u.parquet`');
     expect(sql).toContain('ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `received_at` DESC)');
-    expect(sql).toContain('UPDATE SET t.`received_at` = COALESCE(s.`received_at`, t.`received_at`), t.`plan` = COALESCE(s.`plan`, t.`plan`)');
-    expect(sql).toContain('WHEN NOT MATCHED THEN INSERT (`id`, `received_at`, `plan`) VALUES (s.`id`, s.`received_at`, s.`plan`)');
+    expect(sql).toContain(
+      'UPDATE SET t.`received_at` = COALESCE(s.`received_at`, t.`received_at`), t.`plan` = COALESCE(s.`plan`, t.`plan`)',
+    );
+    expect(sql).toContain(
+      'WHEN NOT MATCHED THEN INSERT (`id`, `received_at`, `plan`) VALUES (s.`id`, s.`received_at`, s.`plan`)',
+    );
   });
 });

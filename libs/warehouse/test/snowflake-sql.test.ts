@@ -1,4 +1,14 @@
-import { sfAddColumns, sfCopyInto, sfCreateTable, sfIdent, sfLoadedCheck, sfLoadPlan, sfMerge, sfPut, sfString } from '../src';
+import {
+  sfAddColumns,
+  sfCopyInto,
+  sfCreateTable,
+  sfIdent,
+  sfLoadedCheck,
+  sfLoadPlan,
+  sfMerge,
+  sfPut,
+  sfString,
+} from '../src';
 
 const target = { database: 'analytics', schema: 'sluice' };
 
@@ -10,15 +20,23 @@ describe('Snowflake SQL', () => {
   });
 
   test('CREATE TABLE IF NOT EXISTS with Snowflake types', () => {
-    expect(sfCreateTable(target, 'tracks', { id: 'string', amount: 'int', price: 'float', ok: 'boolean', received_at: 'timestamp' })).toBe(
+    expect(
+      sfCreateTable(target, 'tracks', {
+        id: 'string',
+        amount: 'int',
+        price: 'float',
+        ok: 'boolean',
+        received_at: 'timestamp',
+      }),
+    ).toBe(
       'CREATE TABLE IF NOT EXISTS "ANALYTICS"."SLUICE"."TRACKS" ("ID" VARCHAR, "AMOUNT" NUMBER(38,0), "PRICE" FLOAT, "OK" BOOLEAN, "RECEIVED_AT" TIMESTAMP_TZ)',
     );
   });
 
   test('ALTER TABLE ADD COLUMN only for the columns the table lacks (case-insensitive)', () => {
-    expect(sfAddColumns(target, 'tracks', ['ID', 'AMOUNT'], { id: 'string', amount: 'int', coupon: 'string' })).toEqual([
-      'ALTER TABLE "ANALYTICS"."SLUICE"."TRACKS" ADD COLUMN "COUPON" VARCHAR',
-    ]);
+    expect(sfAddColumns(target, 'tracks', ['ID', 'AMOUNT'], { id: 'string', amount: 'int', coupon: 'string' })).toEqual(
+      ['ALTER TABLE "ANALYTICS"."SLUICE"."TRACKS" ADD COLUMN "COUPON" VARCHAR'],
+    );
     expect(sfAddColumns(target, 'tracks', ['ID'], { id: 'string' })).toEqual([]);
   });
 
@@ -32,27 +50,54 @@ describe('Snowflake SQL', () => {
   });
 
   test('MERGE keeps the newest row per key, field by field', () => {
-    const sql = sfMerge(target, 'users', 'users_stg', { key: 'id', orderBy: 'received_at', columns: ['id', 'received_at', 'plan'] });
+    const sql = sfMerge(target, 'users', 'users_stg', {
+      key: 'id',
+      orderBy: 'received_at',
+      columns: ['id', 'received_at', 'plan'],
+    });
     expect(sql).toContain('QUALIFY ROW_NUMBER() OVER (PARTITION BY "ID" ORDER BY "RECEIVED_AT" DESC) = 1');
-    expect(sql).toContain('WHEN MATCHED AND (t."RECEIVED_AT" IS NULL OR s."RECEIVED_AT" >= t."RECEIVED_AT") THEN UPDATE SET "RECEIVED_AT" = COALESCE(s."RECEIVED_AT", t."RECEIVED_AT"), "PLAN" = COALESCE(s."PLAN", t."PLAN")');
-    expect(sql).toContain('WHEN NOT MATCHED THEN INSERT ("ID", "RECEIVED_AT", "PLAN") VALUES (s."ID", s."RECEIVED_AT", s."PLAN")');
+    expect(sql).toContain(
+      'WHEN MATCHED AND (t."RECEIVED_AT" IS NULL OR s."RECEIVED_AT" >= t."RECEIVED_AT") THEN UPDATE SET "RECEIVED_AT" = COALESCE(s."RECEIVED_AT", t."RECEIVED_AT"), "PLAN" = COALESCE(s."PLAN", t."PLAN")',
+    );
+    expect(sql).toContain(
+      'WHEN NOT MATCHED THEN INSERT ("ID", "RECEIVED_AT", "PLAN") VALUES (s."ID", s."RECEIVED_AT", s."PLAN")',
+    );
   });
 
   test('load history: the check finds a batch at or after the version', () => {
-    expect(sfLoadedCheck(target, 'tracks', "g:t:0", 41)).toBe(
+    expect(sfLoadedCheck(target, 'tracks', 'g:t:0', 41)).toBe(
       `SELECT MAX("VERSION") AS "VERSION" FROM "ANALYTICS"."SLUICE"."_SLUICE_LOAD_HISTORY" WHERE "APP_ID" = 'g:t:0' AND "TABLE_NAME" = 'tracks' HAVING MAX("VERSION") >= 41`,
     );
   });
 
   test('a load plan: DDL first, then COPY and the history row in one transaction', () => {
-    const plan = sfLoadPlan(target, { table: 'tracks', schema: { id: 'string', coupon: 'string' }, existingColumns: ['ID'], appId: 'g:t:0', version: 9, rows: 3, stage: 'st', folder: 'tracks/g_t_0-9' });
+    const plan = sfLoadPlan(target, {
+      table: 'tracks',
+      schema: { id: 'string', coupon: 'string' },
+      existingColumns: ['ID'],
+      appId: 'g:t:0',
+      version: 9,
+      rows: 3,
+      stage: 'st',
+      folder: 'tracks/g_t_0-9',
+    });
     expect(plan.setup[2]).toBe('ALTER TABLE "ANALYTICS"."SLUICE"."TRACKS" ADD COLUMN "COUPON" VARCHAR');
     expect(plan.transaction[0]).toBe('BEGIN');
     expect(plan.transaction[1]).toMatch(/^COPY INTO "ANALYTICS"."SLUICE"."TRACKS"/);
     expect(plan.transaction[2]).toMatch(/^INSERT INTO "ANALYTICS"."SLUICE"."_SLUICE_LOAD_HISTORY"/);
     expect(plan.transaction[3]).toBe('COMMIT');
     expect(plan.cleanup).toEqual([]);
-    const users = sfLoadPlan(target, { table: 'users', schema: { id: 'string', received_at: 'timestamp' }, existingColumns: [], appId: 'g:t:0', version: 9, rows: 3, stage: 'st', folder: 'users/x', merge: { key: 'id', orderBy: 'received_at' } });
+    const users = sfLoadPlan(target, {
+      table: 'users',
+      schema: { id: 'string', received_at: 'timestamp' },
+      existingColumns: [],
+      appId: 'g:t:0',
+      version: 9,
+      rows: 3,
+      stage: 'st',
+      folder: 'users/x',
+      merge: { key: 'id', orderBy: 'received_at' },
+    });
     expect(users.setup.at(-1)).toMatch(/^CREATE OR REPLACE TABLE "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9" LIKE/);
     expect(users.prepare[0]).toMatch(/^COPY INTO "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9"/);
     expect(users.transaction[0]).toMatch(/^MERGE INTO "ANALYTICS"."SLUICE"."USERS"/);

@@ -22,7 +22,11 @@ const lakeSchema = z.discriminatedUnion('kind', [
     endpoint: z.string().url().optional(),
     forcePathStyle: z.boolean().default(false),
     credentials: z
-      .object({ accessKeyId: z.string().min(1), secretAccessKey: z.string().min(1), sessionToken: z.string().optional() })
+      .object({
+        accessKeyId: z.string().min(1),
+        secretAccessKey: z.string().min(1),
+        sessionToken: z.string().optional(),
+      })
       .optional(),
   }),
 ]);
@@ -47,7 +51,11 @@ export const loaderConfigSchema = z.object({
   flushConcurrency: z.number().int().min(1).default(1),
   /** Partitions handled at once by this instance (bounds in-flight fetches). */
   partitionsConcurrently: z.number().int().min(1).default(12),
-  maxBytesPerPartition: z.number().int().min(1024).default(1024 * 1024),
+  maxBytesPerPartition: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Identity stitching on (`sluice.identity.edges` → identity tables). */
   identity: z.boolean().default(true),
   /** Compaction of small files every N ms (0 = off). */

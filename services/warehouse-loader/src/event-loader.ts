@@ -140,7 +140,8 @@ export class EventLoader {
     const out: Promise<void>[] = [];
     for (const [p, s] of this.partitions) {
       if (s.buffer.size === 0) continue;
-      if (force || (s.buffer.due(now, this.opts.maxEvents, this.opts.intervalMs) && now >= s.retryAt)) out.push(this.flush(p));
+      if (force || (s.buffer.due(now, this.opts.maxEvents, this.opts.intervalMs) && now >= s.retryAt))
+        out.push(this.flush(p));
     }
     return out;
   }
@@ -196,13 +197,23 @@ export class EventLoader {
         uuidTs: new Date().toISOString(),
         eventVersion: (id) => offsetOf.get(id),
       })
-      .catch((err: unknown) => ({ status: 'failed' as const, retriable: true, rows: {}, discards: 0, rejected: 0, error: (err as Error).message }));
+      .catch((err: unknown) => ({
+        status: 'failed' as const,
+        retriable: true,
+        rows: {},
+        discards: 0,
+        rejected: 0,
+        error: (err as Error).message,
+      }));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (outcome.status === 'failed') {
       s.failures++;
       s.retryAt = Date.now() + Math.min(30000, 500 * 2 ** Math.min(s.failures, 6));
       this.metrics.batches.inc({ outcome: 'failed' });
-      this.log.error({ partition, appId, version: last, events: events.length, error: outcome.error, retriable: outcome.retriable }, 'lake commit failed; the batch is kept and retried');
+      this.log.error(
+        { partition, appId, version: last, events: events.length, error: outcome.error, retriable: outcome.retriable },
+        'lake commit failed; the batch is kept and retried',
+      );
       return;
     }
     s.failures = 0;
@@ -220,7 +231,10 @@ export class EventLoader {
     } catch (err) {
       // The partition moved to another member (rebalance): it resumes from the
       // older committed offset and the lake's txn drops what is already there.
-      this.log.warn({ partition, offset: last + 1, err: (err as Error).message }, 'offset commit failed after the lake commit');
+      this.log.warn(
+        { partition, offset: last + 1, err: (err as Error).message },
+        'offset commit failed after the lake commit',
+      );
     }
     this.log.debug({ partition, appId, version: last, events: events.length, seconds }, 'batch committed');
   }

@@ -134,7 +134,10 @@ export class IdentityStitcher {
         updatedAt,
       });
     }
-    this.graph = IdentityGraph.fromTables(list, rules.rows.map((r) => String(r.id)));
+    this.graph = IdentityGraph.fromTables(
+      list,
+      rules.rows.map((r) => String(r.id)),
+    );
     this.graphVersion = mappings.txns.get(this.appId) ?? 0;
     this.log.info({ identifiers: this.graph.size, version: this.graphVersion }, 'identity graph loaded');
   }
@@ -166,7 +169,9 @@ export class IdentityStitcher {
         });
         if (outcome.status === 'failed') {
           await this.load(); // the in-memory graph holds uncommitted edges: drop them
-          throw Object.assign(new Error(`identity mappings commit failed: ${outcome.error.message}`), { retriable: outcome.retriable });
+          throw Object.assign(new Error(`identity mappings commit failed: ${outcome.error.message}`), {
+            retriable: outcome.retriable,
+          });
         }
         if (outcome.status === 'skipped') {
           conflicts++;
@@ -178,10 +183,16 @@ export class IdentityStitcher {
       }
       if (rules.length > 0) {
         // Rules are keyed by the pair (merge on id): writing one twice is harmless.
-        const outcome = await this.rules.commitBatch({ appId: this.rulesAppId, version: ++this.rulesVersion, rows: rules.map(ruleRow) });
+        const outcome = await this.rules.commitBatch({
+          appId: this.rulesAppId,
+          version: ++this.rulesVersion,
+          rows: rules.map(ruleRow),
+        });
         if (outcome.status === 'failed') {
           await this.load(); // its rules are not in the table: forget them so a retry writes them
-          throw Object.assign(new Error(`identity merge rules commit failed: ${outcome.error.message}`), { retriable: outcome.retriable });
+          throw Object.assign(new Error(`identity merge rules commit failed: ${outcome.error.message}`), {
+            retriable: outcome.retriable,
+          });
         }
       }
       return { rules: rules.length, mappings: changed.size, conflicts };

@@ -1,4 +1,12 @@
-import { DeltaLake, LocalFolderStore, ObjectStore, ParquetSink, S3Store, WarehouseEvent, WriteBatchInput } from '@sluice/lake';
+import {
+  DeltaLake,
+  LocalFolderStore,
+  ObjectStore,
+  ParquetSink,
+  S3Store,
+  WarehouseEvent,
+  WriteBatchInput,
+} from '@sluice/lake';
 import type { LakeLocation, LoaderConfig } from './config';
 
 export interface SinkOutcome {
@@ -102,7 +110,11 @@ export class BothSinks implements LakeSink {
   }
 }
 
-export function createSink(config: Pick<LoaderConfig, 'lake' | 'format' | 'testCommitDelayMs'>): { sink: LakeSink; delta?: DeltaLake; store: ObjectStore } {
+export function createSink(config: Pick<LoaderConfig, 'lake' | 'format' | 'testCommitDelayMs'>): {
+  sink: LakeSink;
+  delta?: DeltaLake;
+  store: ObjectStore;
+} {
   const store = delayLogCommits(createStore(config.lake), config.testCommitDelayMs);
   const delta = new DeltaLake(store, { root: 'delta' });
   const parquet = new ParquetFilesSink(new ParquetSink(store, { root: 'parquet' }));

@@ -50,7 +50,13 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
   };
 
   if (config.identity) {
-    const stitcher = new IdentityStitcher(store, 'delta', `${config.groupId}:identity-graph`, metrics, log.child({ component: 'identity' }));
+    const stitcher = new IdentityStitcher(
+      store,
+      'delta',
+      `${config.groupId}:identity-graph`,
+      metrics,
+      log.child({ component: 'identity' }),
+    );
     await stitcher.load();
     const identity = new BatchConsumer(
       kafka,
@@ -64,7 +70,10 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
           } catch (err) {
             if (err instanceof SerdeError && err.retriable) throw err;
             metrics.identityEdges.inc({ outcome: 'rejected' });
-            log.warn({ topic: edgesTopic, offset: m.offset, err: (err as Error).message }, 'undecodable identity edge skipped');
+            log.warn(
+              { topic: edgesTopic, offset: m.offset, err: (err as Error).message },
+              'undecodable identity edge skipped',
+            );
           }
         }
         const out = await stitcher.apply(edges);

@@ -12,14 +12,23 @@ afterEach(async () => {
 });
 
 function edge(leftType: string, leftValue: string, rightType: string, rightValue: string, i: number): IdentityEdge {
-  return { leftType, leftValue, rightType, rightValue, sourceId: 'src-it', messageId: `m-${i}`, observedAt: Date.now() + i };
+  return {
+    leftType,
+    leftValue,
+    rightType,
+    rightValue,
+    sourceId: 'src-it',
+    messageId: `m-${i}`,
+    observedAt: Date.now() + i,
+  };
 }
 
 type Mapping = { merge_property_type: string; merge_property_value: string; canonical_id: string };
 
 function mappingsOf(r: Record<string, TableInfo>): Map<string, string> {
   const out = new Map<string, string>();
-  for (const row of (r.identity_mappings?.all_rows ?? []) as Mapping[]) out.set(`${row.merge_property_type}:${row.merge_property_value}`, row.canonical_id);
+  for (const row of (r.identity_mappings?.all_rows ?? []) as Mapping[])
+    out.set(`${row.merge_property_type}:${row.merge_property_value}`, row.canonical_id);
   return out;
 }
 
@@ -33,7 +42,11 @@ function stitched(r: Record<string, TableInfo>, groups: string[][]): boolean {
   return new Set(ids.map((s) => [...s][0])).size === groups.length;
 }
 
-const read = (lake: string) => ({ root: path.join(lake, 'delta'), tables: ['identity_mappings', 'identity_merge_rules'], rows_of: ['identity_mappings'] });
+const read = (lake: string) => ({
+  root: path.join(lake, 'delta'),
+  tables: ['identity_mappings', 'identity_merge_rules'],
+  rows_of: ['identity_mappings'],
+});
 
 describe('identity stitching on real Kafka', () => {
   test('edges → mappings: connected ids share one canonical id; kill -9 and restart keep it; several instances agree', async () => {
@@ -53,10 +66,19 @@ describe('identity stitching on real Kafka', () => {
       edge('anonymous_id', 'a3', 'user_id', 'u2', 3),
       edge('anonymous_id', 'a4', 'user_id', 'u4', 4),
     ]);
-    await waitForLake(read(lake), (r) => stitched(r, [['anonymous_id:a1', 'anonymous_id:a2', 'user_id:u1'], ['anonymous_id:a3', 'user_id:u2'], ['anonymous_id:a4', 'user_id:u4']]));
+    await waitForLake(read(lake), (r) =>
+      stitched(r, [
+        ['anonymous_id:a1', 'anonymous_id:a2', 'user_id:u1'],
+        ['anonymous_id:a3', 'user_id:u2'],
+        ['anonymous_id:a4', 'user_id:u4'],
+      ]),
+    );
     // An alias joins the two users' groups: the smaller group is re-pointed.
     await prod.sendEdges([edge('user_id', 'u2', 'user_id', 'u1', 5)]);
-    const joined = [['anonymous_id:a1', 'anonymous_id:a2', 'user_id:u1', 'anonymous_id:a3', 'user_id:u2'], ['anonymous_id:a4', 'user_id:u4']];
+    const joined = [
+      ['anonymous_id:a1', 'anonymous_id:a2', 'user_id:u1', 'anonymous_id:a3', 'user_id:u2'],
+      ['anonymous_id:a4', 'user_id:u4'],
+    ];
     const before = await waitForLake(read(lake), (r) => stitched(r, joined));
     const canonical = mappingsOf(before).get('user_id:u1');
     expect(before.identity_merge_rules!.rows).toBe(5);

@@ -25,7 +25,12 @@ function exactlyOnce(r: Record<string, TableInfo>, n: number): boolean {
 function assertExactlyOnce(r: Record<string, TableInfo>, n: number): void {
   const want = expectedCounts(n);
   for (const [t, c] of Object.entries(want)) {
-    expect({ table: t, rows: r[t]!.rows, distinct: r[t]!.distinct_ids, dup: r[t]!.duplicates }).toEqual({ table: t, rows: c, distinct: c, dup: [] });
+    expect({ table: t, rows: r[t]!.rows, distinct: r[t]!.distinct_ids, dup: r[t]!.duplicates }).toEqual({
+      table: t,
+      rows: c,
+      distinct: c,
+      dup: [],
+    });
   }
 }
 
@@ -57,15 +62,24 @@ describe('warehouse loader on real Kafka', () => {
     const lake = tempLake();
     const n = 400;
     const prod = await producer(prefix);
-    const l = loader({ SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `g-${run}`, LAKE_URL: lake, LAKE_FORMAT: 'both', LOADER_FLUSH_MS: '500' });
+    const l = loader({
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOADER_GROUP_ID: `g-${run}`,
+      LAKE_URL: lake,
+      LAKE_FORMAT: 'both',
+      LOADER_FLUSH_MS: '500',
+    });
     await l.start();
     await prod.sendEvents(makeEvents(run, 0, n / 2, n));
     await sleep(1500);
     await prod.sendEvents(makeEvents(run, n / 2, n / 2, n));
-    const r = await waitForLake({ root: path.join(lake, 'delta'), tables: TABLES, parquet_root: path.join(lake, 'parquet') }, (x) => {
-      const p = (x as { _parquet?: Record<string, unknown> })._parquet;
-      return exactlyOnce(x, n) && Array.isArray(p?.tracks) && (p!.tracks as number[])[0] === expectedCounts(n).tracks;
-    });
+    const r = await waitForLake(
+      { root: path.join(lake, 'delta'), tables: TABLES, parquet_root: path.join(lake, 'parquet') },
+      (x) => {
+        const p = (x as { _parquet?: Record<string, unknown> })._parquet;
+        return exactlyOnce(x, n) && Array.isArray(p?.tracks) && (p!.tracks as number[])[0] === expectedCounts(n).tracks;
+      },
+    );
     assertExactlyOnce(r, n);
     // Schema evolution: amount was an int, became a float; coupon arrived later.
     expect(r.order_completed!.schema.amount).toBe('double');
@@ -86,7 +100,14 @@ describe('warehouse loader on real Kafka', () => {
     const lake = tempLake();
     const n = 4000;
     const prod = await producer(prefix);
-    const env = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `g-${run}`, LAKE_URL: lake, LOADER_FLUSH_MS: '200', LOADER_FLUSH_EVENTS: '100', LOADER_IDENTITY: 'false' };
+    const env = {
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOADER_GROUP_ID: `g-${run}`,
+      LAKE_URL: lake,
+      LOADER_FLUSH_MS: '200',
+      LOADER_FLUSH_EVENTS: '100',
+      LOADER_IDENTITY: 'false',
+    };
     const first = loader(env);
     await first.start();
     // Produce in chunks while the loader commits small batches; kill it mid-stream.
@@ -96,7 +117,10 @@ describe('warehouse loader on real Kafka', () => {
         await sleep(50);
       }
     })();
-    await waitForLake({ root: path.join(lake, 'delta'), tables: ['tracks'] }, (x) => (x.tracks?.rows ?? 0) > 0 && !x.tracks!.missing);
+    await waitForLake(
+      { root: path.join(lake, 'delta'), tables: ['tracks'] },
+      (x) => (x.tracks?.rows ?? 0) > 0 && !x.tracks!.missing,
+    );
     await first.kill9();
     await producing;
     const second = loader(env);
@@ -112,7 +136,13 @@ describe('warehouse loader on real Kafka', () => {
     const lake = tempLake();
     const n = 400;
     const prod = await producer(prefix);
-    const env = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `g-${run}`, LAKE_URL: lake, LOADER_FLUSH_MS: '300', LOADER_IDENTITY: 'false' };
+    const env = {
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOADER_GROUP_ID: `g-${run}`,
+      LAKE_URL: lake,
+      LOADER_FLUSH_MS: '300',
+      LOADER_IDENTITY: 'false',
+    };
     // First run: every log entry waits 4 s after its data files are written.
     const first = loader({ ...env, SLUICE_TEST_COMMIT_DELAY_MS: '4000' });
     await first.start();
@@ -139,7 +169,14 @@ describe('warehouse loader on real Kafka', () => {
     const lake = tempLake();
     const n = 4000;
     const prod = await producer(prefix);
-    const env = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `g-${run}`, LAKE_URL: lake, LOADER_FLUSH_MS: '200', LOADER_FLUSH_EVENTS: '150', LOADER_IDENTITY: 'false' };
+    const env = {
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOADER_GROUP_ID: `g-${run}`,
+      LAKE_URL: lake,
+      LOADER_FLUSH_MS: '200',
+      LOADER_FLUSH_EVENTS: '150',
+      LOADER_IDENTITY: 'false',
+    };
     const a = loader(env);
     const b = loader(env);
     await Promise.all([a.start(), b.start()]);

@@ -1,6 +1,7 @@
 import { appIdFor, PartitionBuffer } from '../src/partition-buffer';
 
-const recs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ offset: from + i, value: `v${from + i}` }));
+const recs = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => ({ offset: from + i, value: `v${from + i}` }));
 
 describe('PartitionBuffer', () => {
   test('due by size or by the age of its oldest record', () => {

@@ -1,6 +1,14 @@
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Store } from '@sluice/lake';
-import { expectedCounts, LoaderProcess, makeEvents, S3_ENDPOINT, suffix, TestProducer, waitForLake } from './support/harness';
+import {
+  expectedCounts,
+  LoaderProcess,
+  makeEvents,
+  S3_ENDPOINT,
+  suffix,
+  TestProducer,
+  waitForLake,
+} from './support/harness';
 
 jest.setTimeout(300000);
 
@@ -11,7 +19,9 @@ test('loads into Delta tables on S3 (moto), read back by delta-rs', async () => 
   const run = suffix();
   const prefix = `it-${run}.`;
   const bucket = `sluice-loader-it-${run}`;
-  await new S3Store({ bucket, endpoint: S3_ENDPOINT, region, credentials, forcePathStyle: true }).client.send(new CreateBucketCommand({ Bucket: bucket }));
+  await new S3Store({ bucket, endpoint: S3_ENDPOINT, region, credentials, forcePathStyle: true }).client.send(
+    new CreateBucketCommand({ Bucket: bucket }),
+  );
   const prod = new TestProducer(prefix);
   await prod.connect();
   const l = new LoaderProcess({

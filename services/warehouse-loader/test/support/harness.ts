@@ -34,7 +34,14 @@ export class LoaderProcess {
   async start(timeoutMs = 60000): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
       cwd: REPO,
-      env: { ...process.env, KAFKA_BROKERS: BROKERS, SCHEMA_REGISTRY_URL: REGISTRY, METRICS_PORT: '0', LOG_LEVEL: 'info', ...this.env },
+      env: {
+        ...process.env,
+        KAFKA_BROKERS: BROKERS,
+        SCHEMA_REGISTRY_URL: REGISTRY,
+        METRICS_PORT: '0',
+        LOG_LEVEL: 'info',
+        ...this.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
@@ -86,7 +93,10 @@ export class TestProducer {
   private producer: Producer | undefined;
 
   constructor(readonly prefix: string) {
-    this.kafka = createKafka({ brokers: BROKERS.split(','), clientId: 'loader-it', topicPrefix: prefix, ssl: false }, this.log);
+    this.kafka = createKafka(
+      { brokers: BROKERS.split(','), clientId: 'loader-it', topicPrefix: prefix, ssl: false },
+      this.log,
+    );
     this.eventsTopic = topicName(prefix, TOPICS.eventsProcessed.name);
     this.edgesTopic = topicName(prefix, TOPICS.identityEdges.name);
   }
@@ -165,7 +175,12 @@ export function makeEvents(runId: string, from: number, count: number, total: nu
         properties: late ? { amount: i + 0.5, coupon: `C${i}` } : { amount: i },
       });
     } else if (kind === 2) {
-      out.push({ ...base, type: 'identify', userId: `user-${i % 13}`, traits: { plan: late ? 'pro' : 'free', seats: i % 7 } });
+      out.push({
+        ...base,
+        type: 'identify',
+        userId: `user-${i % 13}`,
+        traits: { plan: late ? 'pro' : 'free', seats: i % 7 },
+      });
     } else {
       out.push({ ...base, type: 'page', name: 'Home', properties: { path: `/p/${i % 5}` } });
     }
@@ -178,9 +193,13 @@ export function expectedCounts(n: number): Record<string, number> {
   const c = { tracks: 0, order_completed: 0, product_viewed: 0, identifies: 0, pages: 0 };
   for (let i = 0; i < n; i++) {
     const kind = i % 4;
-    if (kind === 0) (c.tracks++, c.order_completed++);
-    else if (kind === 1) (c.tracks++, c.product_viewed++);
-    else if (kind === 2) c.identifies++;
+    if (kind === 0) {
+      c.tracks++;
+      c.order_completed++;
+    } else if (kind === 1) {
+      c.tracks++;
+      c.product_viewed++;
+    } else if (kind === 2) c.identifies++;
     else c.pages++;
   }
   return c;
@@ -207,12 +226,19 @@ export interface ReadArgs {
 }
 
 /** Reads the lake with delta-rs and DuckDB (Python), independent of Sluice's reader. */
-export function readLake(args: ReadArgs): Promise<Record<string, TableInfo> & { _parquet?: Record<string, [number, number] | string> }> {
+export function readLake(
+  args: ReadArgs,
+): Promise<Record<string, TableInfo> & { _parquet?: Record<string, [number, number] | string> }> {
   return new Promise((resolve, reject) => {
-    execFile(PYTHON, [path.join(__dirname, 'read_lake.py'), JSON.stringify(args)], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`read_lake.py failed: ${stderr || err.message}`));
-      else resolve(JSON.parse(stdout));
-    });
+    execFile(
+      PYTHON,
+      [path.join(__dirname, 'read_lake.py'), JSON.stringify(args)],
+      { maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`read_lake.py failed: ${stderr || err.message}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
   });
 }
 
@@ -229,7 +255,9 @@ export async function waitForLake(
     if (check(last)) return last;
     await sleep(1500);
   }
-  throw new Error(`lake did not reach the expected state in ${timeoutMs} ms; last read: ${JSON.stringify(last).slice(0, 2000)}`);
+  throw new Error(
+    `lake did not reach the expected state in ${timeoutMs} ms; last read: ${JSON.stringify(last).slice(0, 2000)}`,
+  );
 }
 
 export function listFiles(dir: string): string[] {
