@@ -4,6 +4,14 @@ import { ObjectStore } from './store/types';
 import { STANDARD_COLUMN_TYPES } from './schema';
 import { DISCARDS_SCHEMA, DISCARDS_TABLE, DiscardRow, Row } from './types';
 
+function byColumn(column: string, version: WriteBatchInput['eventVersion']): ((row: Row) => number | undefined) | undefined {
+  if (!version) return undefined;
+  return (row) => {
+    const v = row[column];
+    return typeof v === 'string' ? version(v) : undefined;
+  };
+}
+
 /** Types of the discards table: every column fixed. */
 export const DISCARDS_FIXED_TYPES = { ...STANDARD_COLUMN_TYPES, ...DISCARDS_SCHEMA };
 
@@ -22,6 +30,13 @@ export interface WriteBatchInput {
   version: number;
   /** Load time (ISO-8601), the `uuid_ts` of every row. */
   uuidTs: string;
+  /**
+   * Version (input offset) of the event a row came from, looked up by event id
+   * (`id` of event rows, `row_id` of discards). Rows the table already holds
+   * for appId are dropped (see CommitBatchInput.rowVersion). Not applied to
+   * merge tables (`users`), where a replayed row merges into itself.
+   */
+  eventVersion?: (eventId: string) => number | undefined;
 }
 
 export interface WriteBatchOutcome {
@@ -91,6 +106,7 @@ export class DeltaLake {
             version: input.version,
             rows: tables.get(name)!,
             uuidTs: input.uuidTs,
+            rowVersion: name === USERS_TABLE ? undefined : byColumn('id', input.eventVersion),
           });
           outcomes[name] = outcome;
         }
@@ -110,6 +126,7 @@ export class DeltaLake {
         version: input.version,
         rows: discards,
         uuidTs: input.uuidTs,
+        rowVersion: byColumn('row_id', input.eventVersion),
       });
     }
     const failures = Object.values(outcomes).filter((o): o is Extract<CommitOutcome, { status: 'failed' }> => o.status === 'failed');

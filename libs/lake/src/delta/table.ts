@@ -59,6 +59,13 @@ export interface CommitBatchInput {
   rows: readonly Row[];
   /** Load time for discard rows; defaults to now. */
   uuidTs?: string;
+  /**
+   * The appId version a row belongs to (e.g. the Kafka offset of its event).
+   * When set, rows whose version the table's txn for appId already covers are
+   * dropped on every attempt, so two writers committing overlapping ranges of
+   * one partition (a rebalance) never write a row twice. Undefined = keep.
+   */
+  rowVersion?: (row: Row) => number | undefined;
 }
 
 export type CommitOutcome =
@@ -243,7 +250,7 @@ export class DeltaTable {
     const uuidTs = input.uuidTs ?? new Date(this.now()).toISOString();
     const evolveOptions = { table: this.name, uuidTs, maxColumns: this.options.maxColumns, fixedTypes: this.options.fixedTypes };
     // Append tables: a data file written for one base schema is reused on retries with the same schema.
-    let reusable: { base: TableSchema; add: { add: AddAction } } | undefined;
+    let reusable: { base: TableSchema; add: { add: AddAction }; rows: readonly Row[] } | undefined;
 
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const state = await this.state();
@@ -253,7 +260,15 @@ export class DeltaTable {
         return { status: 'skipped', appliedVersion: applied, discards };
       }
       const base = state.version < 0 ? (this.options.initialSchema ?? {}) : state.schema;
-      const evolved = evolveSchema(base, input.rows, evolveOptions);
+      const rowVersion = input.rowVersion;
+      const rows =
+        rowVersion && applied !== undefined
+          ? input.rows.filter((row) => {
+              const v = rowVersion(row);
+              return v === undefined || v > applied;
+            })
+          : input.rows;
+      const evolved = evolveSchema(base, rows, evolveOptions);
       const schema = evolved.newSchema;
       const now = this.now();
       const actions: Action[] = [
@@ -313,10 +328,10 @@ export class DeltaTable {
       if (rewrite.size > 0) for (const add of rewrite.values()) actions.push(removeAction(add, now));
       if (dataRows.length > 0) {
         let add: { add: AddAction };
-        if (rewrite.size === 0 && !merge && reusable && schemasEqual(reusable.base, state.schema)) add = reusable.add;
+        if (rewrite.size === 0 && !merge && reusable && reusable.rows === rows && schemasEqual(reusable.base, state.schema)) add = reusable.add;
         else {
           add = await this.writeDataFile(schema, dataRows, now);
-          if (rewrite.size === 0 && !merge) reusable = { base: state.schema, add };
+          if (rewrite.size === 0 && !merge) reusable = { base: state.schema, add, rows };
         }
         actions.push(add);
       }
@@ -334,7 +349,7 @@ export class DeltaTable {
           status: 'committed',
           version,
           attempts: attempt,
-          rows: input.rows.length,
+          rows: rows.length,
           filesAdded: dataRows.length > 0 ? 1 : 0,
           filesRemoved: rewrite.size,
           schemaChanges: evolved.schemaChanges,

@@ -1,0 +1,2 @@
+export * from './snowflake';
+export * from './databricks';

@@ -1,0 +1,111 @@
+import { fromEnvelope, EventEnvelope } from '@sluice/events';
+import type { IdentityEdge } from '@sluice/identity';
+import { BatchConsumer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
+import type { Logger } from '@sluice/observability';
+import { createMetricsRegistry, startOpsServer, Lifecycle } from '@sluice/observability';
+import { AvroSerde, SerdeError } from '@sluice/serde';
+import type { LoaderConfig } from './config';
+import { Decoder, EventLoader } from './event-loader';
+import { IdentityStitcher } from './identity-stitcher';
+import { createSink } from './lake-sink';
+import { createLoaderMetrics } from './metrics';
+
+export interface RunningLoader {
+  metricsPort: number;
+  stop(): Promise<void>;
+}
+
+/** Wires the loader: ops server, event loader, identity stitcher; stops in reverse order. */
+export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: Lifecycle): Promise<RunningLoader> {
+  const registry = createMetricsRegistry('warehouse-loader');
+  const metrics = createLoaderMetrics(registry);
+  const kafka = createKafka(config.kafka, log);
+  const serde = new AvroSerde(config.registry);
+  const prefix = config.kafka.topicPrefix;
+  const eventsTopic = topicName(prefix, TOPICS.eventsProcessed.name);
+  const edgesTopic = topicName(prefix, TOPICS.identityEdges.name);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], prefix);
+  } finally {
+    await admin.disconnect();
+  }
+
+  let ready = false;
+  const ops = await startOpsServer(config.observability.metricsPort, registry, () => ready);
+  lifecycle.add('ops-server', () => ops.close());
+
+  const { sink, store } = createSink(config);
+  const decode: Decoder = async (value) => {
+    if (!value) return null;
+    try {
+      return fromEnvelope(await serde.decode<EventEnvelope>(value, 'event-envelope'));
+    } catch (err) {
+      if (err instanceof SerdeError && err.retriable) throw err; // registry unreachable: the batch is fetched again
+      log.warn({ topic: eventsTopic, err: (err as Error).message }, 'undecodable record skipped');
+      return null;
+    }
+  };
+
+  if (config.identity) {
+    const stitcher = new IdentityStitcher(
+      store,
+      'delta',
+      `${config.groupId}:identity-graph`,
+      metrics,
+      log.child({ component: 'identity' }),
+    );
+    await stitcher.load();
+    const identity = new BatchConsumer(
+      kafka,
+      { groupId: `${config.groupId}.identity`, topics: [edgesTopic], fromBeginning: true, readCommitted: true },
+      async (batch) => {
+        const edges: IdentityEdge[] = [];
+        for (const m of batch.messages) {
+          if (!m.value) continue;
+          try {
+            edges.push(await serde.decode<IdentityEdge>(m.value, 'identity-edge'));
+          } catch (err) {
+            if (err instanceof SerdeError && err.retriable) throw err;
+            metrics.identityEdges.inc({ outcome: 'rejected' });
+            log.warn(
+              { topic: edgesTopic, offset: m.offset, err: (err as Error).message },
+              'undecodable identity edge skipped',
+            );
+          }
+        }
+        const out = await stitcher.apply(edges);
+        metrics.identityEdges.inc({ outcome: 'applied' }, edges.length);
+        metrics.rowsLoaded.inc({ table: 'identity_mappings' }, out.mappings);
+        metrics.rowsLoaded.inc({ table: 'identity_merge_rules' }, out.rules);
+      },
+      log.child({ component: 'identity' }),
+    );
+    await identity.start();
+    lifecycle.add('identity-consumer', () => identity.stop());
+  }
+
+  const loader = new EventLoader(
+    kafka,
+    {
+      groupId: config.groupId,
+      topic: eventsTopic,
+      maxEvents: config.flush.maxEvents,
+      intervalMs: config.flush.intervalMs,
+      partitionsConcurrently: config.partitionsConcurrently,
+      flushConcurrency: config.flushConcurrency,
+      maxBytesPerPartition: config.maxBytesPerPartition,
+    },
+    decode,
+    sink,
+    metrics,
+    log.child({ component: 'events' }),
+  );
+  await loader.start();
+  lifecycle.add('event-loader', () => loader.stop());
+  ready = true;
+  log.info({ lake: config.lake.kind, format: config.format, eventsTopic, edgesTopic }, 'warehouse loader started');
+  return { metricsPort: ops.port, stop: () => lifecycle.stop() };
+}

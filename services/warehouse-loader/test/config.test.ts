@@ -1,0 +1,51 @@
+import { ConfigError } from '@sluice/config';
+import { loadLoaderConfig, parseLakeUrl } from '../src/config';
+
+describe('loader config', () => {
+  test('defaults: local lake folder, Delta, 5 s / 20,000 events flush', () => {
+    const c = loadLoaderConfig({});
+    expect(c.lake).toEqual({ kind: 'local', root: '.local/lake' });
+    expect(c.format).toBe('delta');
+    expect(c.flush).toEqual({ maxEvents: 20000, intervalMs: 5000 });
+    expect(c.groupId).toBe('sluice-warehouse-loader');
+    expect(c.identity).toBe(true);
+    expect(c.snowflake).toBeUndefined();
+  });
+
+  test('S3 lake from LAKE_URL and the AWS variables', () => {
+    const c = loadLoaderConfig({
+      LAKE_URL: 's3://bucket/some/prefix/',
+      S3_ENDPOINT: 'http://127.0.0.1:9000',
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'k',
+      AWS_SECRET_ACCESS_KEY: 's',
+      LAKE_FORMAT: 'both',
+      LOADER_FLUSH_MS: '1000',
+      LOADER_FLUSH_EVENTS: '500',
+      SLUICE_TOPIC_PREFIX: 't.',
+      KAFKA_BROKERS: 'a:1,b:2',
+    });
+    expect(c.lake).toEqual({
+      kind: 's3',
+      bucket: 'bucket',
+      prefix: 'some/prefix',
+      region: 'eu-west-1',
+      endpoint: 'http://127.0.0.1:9000',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'k', secretAccessKey: 's' },
+    });
+    expect(c.format).toBe('both');
+    expect(c.flush).toEqual({ maxEvents: 500, intervalMs: 1000 });
+    expect(c.kafka.topicPrefix).toBe('t.');
+    expect(c.kafka.brokers).toEqual(['a:1', 'b:2']);
+  });
+
+  test('file:// URLs and plain paths', () => {
+    expect(parseLakeUrl('file:///data/lake', {})).toEqual({ kind: 'local', root: '/data/lake' });
+    expect(parseLakeUrl('lake', {})).toEqual({ kind: 'local', root: 'lake' });
+  });
+
+  test('invalid settings fail at start-up with every problem', () => {
+    expect(() => loadLoaderConfig({ LAKE_FORMAT: 'csv', LOADER_FLUSH_MS: 'soon' })).toThrow(ConfigError);
+  });
+});
