@@ -36,7 +36,11 @@ export function destinationSettings(dest: DestinationSpec): Record<string, unkno
 
 function webhook(dest: DestinationSpec): Deliverer {
   const parsed = webhookConfigSchema.safeParse(destinationSettings(dest));
-  if (!parsed.success) throw problems(dest, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  if (!parsed.success)
+    throw problems(
+      dest,
+      parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+    );
   return new WebhookDeliverer(parsed.data);
 }
 

@@ -69,7 +69,10 @@ export function outcomeOf(verdict: EventVerdict): DeliveryOutcome {
 }
 
 /** One outcome per messageId of the delivery. */
-export function outcomesOfDelivery(verdict: DeliveryVerdict, messageIds: readonly string[]): Map<string, DeliveryOutcome> {
+export function outcomesOfDelivery(
+  verdict: DeliveryVerdict,
+  messageIds: readonly string[],
+): Map<string, DeliveryOutcome> {
   const out = new Map<string, DeliveryOutcome>();
   if (verdict.kind === 'partial') {
     for (const id of messageIds) {
@@ -148,7 +151,10 @@ export class DestinationDeliverer implements Deliverer {
     try {
       switch (this.dest.transport) {
         case 'http':
-          return await this.dest.send(d as Delivery<never>, { timeoutMs: this.runtime.timeoutMs, fetch: this.runtime.fetch });
+          return await this.dest.send(d as Delivery<never>, {
+            timeoutMs: this.runtime.timeoutMs,
+            fetch: this.runtime.fetch,
+          });
         case 'kafka':
           return await this.dest.send(d as Delivery<never>, this.runtime.producer!);
         case 'redis':

@@ -14,7 +14,9 @@ function item(messageId: string, event: Record<string, unknown> | string, key = 
   };
 }
 
-function fakeFetch(answer: (url: string, body: string) => { status: number; body?: string; headers?: Record<string, string> }) {
+function fakeFetch(
+  answer: (url: string, body: string) => { status: number; body?: string; headers?: Record<string, string> },
+) {
   const calls: { url: string; body: string }[] = [];
   const fetch: FetchLike = async (url, init) => {
     calls.push({ url, body: init.body ?? '' });
@@ -125,7 +127,10 @@ describe('DestinationDeliverer', () => {
     const r = destinations.redis!.configure({});
     if (!r.ok) throw new Error(r.problems.join());
     const batches: unknown[] = [];
-    const d = new DestinationDeliverer(r.destination, { timeoutMs: 1000, redis: { exec: async (b) => void batches.push(b) } });
+    const d = new DestinationDeliverer(r.destination, {
+      timeoutMs: 1000,
+      redis: { exec: async (b) => void batches.push(b) },
+    });
     expect(await d.deliver([item('a', { type: 'identify', userId: 'u', traits: { plan: 'pro' } })])).toEqual([
       { kind: 'ok' },
     ]);
