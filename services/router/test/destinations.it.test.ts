@@ -15,7 +15,6 @@ import {
   startMixpanelStandIn,
   startSalesforceStandIn,
   startWebhookReceiver,
-  type StandIn,
 } from '@sluice/standins';
 import type { DestinationSpec } from '../src/workspace';
 import {
