@@ -23,7 +23,11 @@ export const kafkaSourceConfigSchema = z.object({
   only: z.array(z.string()).optional(),
   /** Stable per instance: the transactional ids derive from it, so a restart fences its crashed predecessor. */
   instanceId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
-  maxBytesPerPartition: z.number().int().positive().default(1024 * 1024),
+  maxBytesPerPartition: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   sessionTimeoutMs: z.number().int().min(6000).default(30000),
   transactionTimeoutMs: z.number().int().min(1000).default(30000),
 });

@@ -91,7 +91,8 @@ export function avroRecordToEvent(record: unknown): Record<string, JsonValue> | 
 export function acceptRecordEvent(raw: unknown, origin: RecordOrigin): Converted {
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
     const ev = raw as Record<string, unknown>;
-    if (ev.messageId === undefined || ev.messageId === null || ev.messageId === '') ev.messageId = originMessageId(origin);
+    if (ev.messageId === undefined || ev.messageId === null || ev.messageId === '')
+      ev.messageId = originMessageId(origin);
   }
   try {
     const event = acceptEvent(raw, '', undefined, undefined, { receivedAt: origin.receivedAt, ip: null });

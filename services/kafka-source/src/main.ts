@@ -15,7 +15,8 @@ async function main(): Promise<void> {
     (s): s is KafkaSource => s.type === 'kafka' && s.enabled,
   ) as KafkaSource[];
   const unknown = (config.only ?? []).filter((id) => !all.some((s) => s.id === id));
-  if (unknown.length > 0) throw new ConfigError('kafka-source', [`KAFKA_SOURCE_IDS: unknown ids ${unknown.join(', ')}`]);
+  if (unknown.length > 0)
+    throw new ConfigError('kafka-source', [`KAFKA_SOURCE_IDS: unknown ids ${unknown.join(', ')}`]);
   const sources = config.only ? all.filter((s) => config.only!.includes(s.id)) : all;
   const registry = createMetricsRegistry('kafka-source');
   let started = false;

@@ -38,7 +38,9 @@ export function sourceGroupId(prefix: string, sourceId: string): string {
 /** A registry that cannot be reached is not the record's fault: the batch is read again. */
 function isRegistryOutage(err: unknown): boolean {
   const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)} ${String((err as { cause?: unknown })?.cause ?? '')}`;
-  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|timeout|fetch failed|\b5\d\d\b/i.test(text);
+  return /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket hang up|timeout|fetch failed|\b5\d\d\b/i.test(
+    text,
+  );
 }
 
 export interface RunningKafkaSource {
@@ -76,7 +78,11 @@ export async function startKafkaSources(
   const convert = async (source: KafkaSource, value: Buffer | null, origin: RecordOrigin): Promise<Converted> => {
     if (source.format === 'json') return convertJson(value, origin);
     if (value === null || value.length < 5 || value[0] !== 0) {
-      return { ok: false, errorClass: 'UndecodableAvro', reason: 'value is not in the Confluent wire format (magic byte 0, schema id)' };
+      return {
+        ok: false,
+        errorClass: 'UndecodableAvro',
+        reason: 'value is not in the Confluent wire format (magic byte 0, schema id)',
+      };
     }
     let record: unknown;
     try {
@@ -107,7 +113,10 @@ export async function startKafkaSources(
         const key = partitionKey(r.event);
         out.push({
           topic: rawTopic,
-          message: { key, value: serde.encode(rawTopic, 'event-envelope', toEnvelope(r.event, { sourceId: source.id })) },
+          message: {
+            key,
+            value: serde.encode(rawTopic, 'event-envelope', toEnvelope(r.event, { sourceId: source.id })),
+          },
         });
         accepted++;
       } else {

@@ -1,11 +1,20 @@
 import { acceptRecordEvent, avroRecordToEvent, convertJson, originMessageId, type RecordOrigin } from '../src/convert';
 
-const origin: RecordOrigin = { sourceId: 'orders', topic: 'shop.events', partition: 3, offset: '42', receivedAt: Date.parse('2026-11-22T04:00:00Z') };
+const origin: RecordOrigin = {
+  sourceId: 'orders',
+  topic: 'shop.events',
+  partition: 3,
+  offset: '42',
+  receivedAt: Date.parse('2026-11-22T04:00:00Z'),
+};
 const json = (v: unknown) => Buffer.from(JSON.stringify(v));
 
 describe('kafka source conversion', () => {
   it('accepts a Segment track as the gateway does and stamps receivedAt and timestamp', () => {
-    const r = convertJson(json({ type: 'track', event: 'Order Completed', userId: 'u1', messageId: 'm1', properties: { total: 3 } }), origin);
+    const r = convertJson(
+      json({ type: 'track', event: 'Order Completed', userId: 'u1', messageId: 'm1', properties: { total: 3 } }),
+      origin,
+    );
     expect(r).toMatchObject({
       ok: true,
       event: {
@@ -40,7 +49,10 @@ describe('kafka source conversion', () => {
       errorClass: 'InvalidEvent',
       reason: expect.stringMatching(/neither anonymousId nor userId/),
     });
-    expect(convertJson(json({ type: 'nope', userId: 'u' }), origin)).toMatchObject({ ok: false, errorClass: 'InvalidEvent' });
+    expect(convertJson(json({ type: 'nope', userId: 'u' }), origin)).toMatchObject({
+      ok: false,
+      errorClass: 'InvalidEvent',
+    });
     expect(convertJson(json({ type: 'track', userId: 'u' }), origin)).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/without "event"/),
@@ -75,7 +87,10 @@ describe('kafka source conversion', () => {
       amount: 5,
     });
     const r = acceptRecordEvent(ev, origin);
-    expect(r).toMatchObject({ ok: true, event: { timestamp: '2026-11-21T09:00:00.000Z', properties: { plan: 'pro' } } });
+    expect(r).toMatchObject({
+      ok: true,
+      event: { timestamp: '2026-11-21T09:00:00.000Z', properties: { plan: 'pro' } },
+    });
     expect(avroRecordToEvent({ type: 'track', properties: '{bad' })).toMatch(/not JSON text/);
   });
 });
