@@ -107,19 +107,19 @@ describe('DestinationDeliverer', () => {
     const r = destinations.kafka!.configure({ topic: 'out' });
     if (!r.ok) throw new Error(r.problems.join());
     const sent: unknown[] = [];
-    let fail: Error | undefined;
+    const state: { fail?: Error } = {};
     const d = new DestinationDeliverer(r.destination, {
       timeoutMs: 1000,
       producer: {
         send: async (b) => {
-          if (fail) throw fail;
+          if (state.fail) throw state.fail;
           sent.push(b);
         },
       },
     });
     expect(await d.deliver([item('a', track('user-1'))])).toEqual([{ kind: 'ok' }]);
     expect(sent).toHaveLength(1);
-    fail = Object.assign(new Error('down'), { name: 'KafkaJSConnectionError' });
+    state.fail = Object.assign(new Error('down'), { name: 'KafkaJSConnectionError' });
     expect((await d.deliver([item('a', track('user-1'))]))[0]!.kind).toBe('retry');
   });
 
