@@ -297,6 +297,55 @@ describe('router → every destination type (real Kafka, stand-ins, redis)', () 
     }
   }, 120000);
 
+  it('fetches a new token when the vendor says the session expired (Salesforce 401) and delivers', async () => {
+    const prefix = uniquePrefix('dest-auth');
+    const tag = randomBytes(3).toString('hex');
+    const sf = await startSalesforceStandIn({
+      clientId: 'cid',
+      clientSecret: 'cs',
+      username: 'int@example.com',
+      password: 'pwTOKEN',
+    });
+    const ident = (u: number): TestEvent => ({
+      user: `user-${tag}-${u}`,
+      userId: `user-${tag}-${u}`,
+      seq: 0,
+      messageId: `${tag}-${u}`,
+      type: 'identify',
+      traits: { email: `u${u}-${tag}@example.com`, lastName: 'L', company: 'C' },
+    });
+    const { router } = await runRouter(prefix, [
+      {
+        id: 'sf',
+        type: 'salesforce',
+        name: 'sf',
+        enabled: true,
+        config: {
+          loginUrl: sf.url,
+          auth: {
+            flow: 'password',
+            clientId: 'cid',
+            clientSecret: 'cs',
+            username: 'int@example.com',
+            password: 'pw',
+            securityToken: 'TOKEN',
+          },
+        },
+      },
+    ]);
+    try {
+      await produceEvents(kafka, serde, prefix, 'sf', [ident(0)]);
+      await waitFor(() => sf.records.size >= 1, 60000, 'the first lead');
+      sf.expireSessions();
+      await produceEvents(kafka, serde, prefix, 'sf', [ident(1)]);
+      await waitFor(() => sf.records.size >= 2, 60000, 'the second lead');
+      expect(sf.tokensIssued.length).toBe(2);
+    } finally {
+      await router.stop();
+      await sf.close();
+    }
+  }, 120000);
+
   it('dead-letters an event the vendor answers 400, with the status, and goes on', async () => {
     const prefix = uniquePrefix('dest-400');
     const tag = randomBytes(3).toString('hex');
