@@ -4,6 +4,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Redis } from 'ioredis';
 import { createTopicsAndWait } from '@sluice/kafka';
 import {
@@ -18,6 +19,7 @@ import {
 } from '@sluice/standins';
 import type { DestinationSpec } from '../src/workspace';
 import {
+  brokers,
   counter,
   produceEvents,
   readDeadLetters,
@@ -343,6 +345,67 @@ describe('router → every destination type (real Kafka, stand-ins, redis)', () 
     } finally {
       await router.stop();
       await sf.close();
+    }
+  }, 120000);
+
+  it('produces Avro records to a topic of a cluster given in the config (kafka destination, registry subject)', async () => {
+    const prefix = uniquePrefix('dest-avro');
+    const tag = randomBytes(3).toString('hex');
+    const topic = `${prefix}avro-out`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
+    await admin.disconnect();
+    const schema = {
+      type: 'record',
+      name: 'Out',
+      namespace: 'test.router',
+      fields: [
+        { name: 'type', type: 'string' },
+        { name: 'messageId', type: 'string' },
+        { name: 'userId', type: ['null', 'string'], default: null },
+        { name: 'event', type: ['null', 'string'], default: null },
+      ],
+    };
+    await serde.client.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject: `${topic}-value` },
+    );
+    const events: TestEvent[] = [0, 1, 2].map((s) => ({
+      user: `user-${tag}`,
+      userId: `user-${tag}`,
+      seq: s,
+      messageId: `${tag}-${s}`,
+      type: 'track',
+      event: `Step ${s}`,
+    }));
+    const { router } = await runRouter(prefix, [
+      {
+        id: 'kout',
+        type: 'kafka',
+        name: 'kout',
+        enabled: true,
+        config: { topic, format: 'avro', cluster: { brokers, clientId: 'router-test-out' } },
+      },
+    ]);
+    const got: Record<string, unknown>[] = [];
+    const consumer = kafka.consumer({ groupId: `${prefix}avro-reader` });
+    try {
+      await produceEvents(kafka, serde, prefix, 'kout', events);
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          got.push((await serde.client.decode(message.value!)) as Record<string, unknown>);
+        },
+      });
+      await waitFor(() => got.length >= 3, 60000, 'avro records');
+      expect(got).toEqual(
+        events.map((e) => ({ type: 'track', messageId: e.messageId, userId: e.userId, event: e.event })),
+      );
+    } finally {
+      await consumer.disconnect();
+      await router.stop();
     }
   }, 120000);
 
