@@ -220,6 +220,11 @@ describe('kafka and redis error classification', () => {
     );
     expect(classifyRedisError(new Error('LOADING Redis is loading the dataset in memory')).kind).toBe('retry');
     expect(
+      classifyRedisError(
+        new Error('Reached the max retries per request limit (which is 2). Refer to "maxRetriesPerRequest"'),
+      ).kind,
+    ).toBe('retry');
+    expect(
       classifyRedisError(new Error('WRONGTYPE Operation against a key holding the wrong kind of value')).kind,
     ).toBe('abort');
   });

@@ -1,14 +1,17 @@
 import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
 import { loadRouterConfig } from './config';
 import { startRouter } from './router';
-import { loadWorkspace, selectDestinations } from './workspace';
+import { loadWorkspaceDestinations, selectDestinations } from './workspace';
 
 async function main(): Promise<void> {
   const config = loadRouterConfig(process.env);
   const log = createLogger('router', config.observability.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.onSignals();
-  const destinations = selectDestinations(loadWorkspace(config.workspaceFile), config.only);
+  const destinations = selectDestinations(
+    await loadWorkspaceDestinations(config.workspaceFile, log.child({ component: 'workspace' })),
+    config.only,
+  );
   const registry = createMetricsRegistry('router');
   let started = false;
   const ops = await startOpsServer(config.observability.metricsPort, registry, () => started);

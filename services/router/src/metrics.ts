@@ -7,6 +7,7 @@ export class RouterMetrics {
   readonly requests: Counter<'destination' | 'outcome'>;
   readonly deadLetters: Counter<'destination' | 'retriable'>;
   readonly redeliveries: Counter<'destination'>;
+  readonly skipped: Counter<'destination'>;
   private readonly engines = new Map<string, DeliveryEngine>();
 
   constructor(registry: Registry) {
@@ -31,6 +32,12 @@ export class RouterMetrics {
     this.redeliveries = new Counter({
       name: 'sluice_router_redeliveries_total',
       help: 'Events delivered again after a restart or rebalance although an earlier run had finished them',
+      labelNames: ['destination'],
+      registers: [registry],
+    });
+    this.skipped = new Counter({
+      name: 'sluice_router_skipped_total',
+      help: 'Events a destination does not take (unsupported call, filtered): dropped as delivered',
       labelNames: ['destination'],
       registers: [registry],
     });

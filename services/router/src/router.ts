@@ -18,7 +18,7 @@ import type { Logger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
 import type { Registry } from 'prom-client';
 import type { RouterConfig } from './config';
-import { builtinDeliverers, type DelivererFactory } from './deliverers';
+import { allDeliverers, type DelivererFactory } from './deliverers';
 import { RouterMetrics } from './metrics';
 import { deliverySettingsFor, type DestinationSpec } from './workspace';
 
@@ -44,7 +44,7 @@ export interface RouterDeps {
   destinations: DestinationSpec[];
   /** A destination's consumer died for good (default: log only). */
   onFatal?: (destinationId: string, err: unknown) => void;
-  /** Deliverers by destination type; defaults to the built-in webhook. */
+  /** Deliverers by destination type; defaults to every type of `@sluice/destinations` (`allDeliverers`). */
   deliverers?: Record<string, DelivererFactory>;
 }
 
@@ -59,11 +59,18 @@ export function routerGroupId(prefix: string, destinationId: string): string {
  */
 export async function startRouter(config: RouterConfig, deps: RouterDeps): Promise<Router> {
   const { log } = deps;
-  const factories = deps.deliverers ?? builtinDeliverers;
   const prefix = config.kafka.topicPrefix;
   const kafka = createKafka(config.kafka, log);
   const serde = new AvroSerde(config.registry);
   const metrics = new RouterMetrics(deps.registry);
+  const factories =
+    deps.deliverers ??
+    allDeliverers({
+      log,
+      kafka: config.kafka,
+      serde,
+      onSkipped: (destinationId, n) => metrics.skipped.inc({ destination: destinationId }, n),
+    });
   const deadLetterTopic = topicName(prefix, TOPICS.deadLetter.name);
 
   const runnable: { spec: DestinationSpec; deliverer: Deliverer }[] = [];

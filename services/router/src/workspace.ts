@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import { ConfigError, z } from '@sluice/config';
 import { DeliverySettings, deliverySettingsSchema } from '@sluice/delivery';
+import {
+  BUILTIN_DESTINATION_TYPES,
+  WorkspaceStore,
+  type DestinationTypeInfo,
+  type WorkspaceLogger,
+} from '@sluice/workspace';
 
 /** A destination as the workspace file declares it; other keys are ignored. */
 export const destinationSchema = z.object({
@@ -37,6 +43,47 @@ export function loadWorkspace(file: string): DestinationSpec[] {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError('router', [`WORKSPACE_FILE ${file}: ${(err as Error).message}`]);
+  }
+}
+
+/**
+ * Destination types the router delivers that the workspace's built-in list
+ * lacks (its settings are checked by `@sluice/destinations` when the router
+ * configures the destination).
+ */
+export const ROUTER_DESTINATION_TYPES: Readonly<Record<string, DestinationTypeInfo>> = {
+  redis: { displayName: 'Redis', aliases: ['REDIS'], lake: false, configSchema: z.object({}).passthrough() },
+};
+
+/**
+ * The workspace's destinations through `@sluice/workspace` (the loader every
+ * service uses: JSON or YAML, validated). Read once at start; a changed file
+ * takes effect on restart.
+ */
+export async function loadWorkspaceDestinations(file: string, log: WorkspaceLogger): Promise<DestinationSpec[]> {
+  const missing = Object.fromEntries(
+    Object.entries(ROUTER_DESTINATION_TYPES).filter(([type]) => !(type in BUILTIN_DESTINATION_TYPES)),
+  );
+  let store: WorkspaceStore;
+  try {
+    store = await WorkspaceStore.open(file, { log, destinationTypes: missing });
+  } catch (err) {
+    const problems = (err as { problems?: string[] }).problems;
+    throw new ConfigError(
+      'router',
+      problems ? problems.map((p) => `WORKSPACE_FILE ${file}: ${p}`) : [(err as Error).message],
+    );
+  }
+  try {
+    return [...store.current().destinationById.values()].map(({ destination: d }) => ({
+      id: d.id,
+      type: d.type,
+      name: d.name,
+      enabled: d.enabled,
+      config: JSON.parse(JSON.stringify(d.config)) as Record<string, unknown>,
+    }));
+  } finally {
+    store.close();
   }
 }
 

@@ -74,7 +74,6 @@ describe('router killed with SIGKILL mid-load', () => {
     fs.writeFileSync(
       workspace,
       JSON.stringify({
-        sources: [{ id: 'ignored' }],
         destinations: [{ id: 'hook', type: 'webhook', name: 'hook', enabled: true, config: { url: rx.url } }],
       }),
     );

@@ -203,6 +203,8 @@ export function classifyRedisError(err: unknown): EventVerdict {
   if (typeof code === 'string' && RETRIABLE_NET_CODES.has(code)) return { kind: 'retry', reason };
   if (/^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/.test(message)) return { kind: 'retry', reason };
   if (/connection|closed|timeout|ECONN/i.test(message)) return { kind: 'retry', reason };
+  // ioredis gives up on a command while it cannot reach the server (MaxRetriesPerRequestError).
+  if (/max retries per request/i.test(message)) return { kind: 'retry', reason };
   return { kind: 'abort', reason };
 }
 

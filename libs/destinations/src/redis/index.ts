@@ -6,6 +6,8 @@ import { chunk } from '../core/http';
 import type { RedisCommand, RedisDestinationDefinition } from '../core/types';
 
 export const redisDestinationConfigSchema = z.object({
+  /** Where the router connects (ioredis URL: redis://[:password@]host:port[/db], rediss:// for TLS). */
+  url: z.string().min(1).default('redis://127.0.0.1:6379'),
   keyPrefix: z.string().default('sluice:'),
   /** How many recent events each user's list keeps (LPUSH + LTRIM). */
   recentEvents: z.number().int().min(1).max(10000).default(100),
