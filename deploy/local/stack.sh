@@ -117,12 +117,20 @@ system_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 }
 
+make_venv() {
+  local venv=$1 requirements=$2
+  if [ -f "$venv/.complete" ] && cmp -s "$requirements" "$venv/.requirements"; then return 0; fi
+  log "installing $(basename "$requirements") into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$venv/.requirements"
+  touch "$venv/.complete"
+}
+
 python_env() {
-  if [ -f "$VENV/.complete" ]; then return 0; fi
-  log "installing the Python test readers and the S3 stand-in into $VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/deploy/local/requirements.txt"
-  touch "$VENV/.complete"
+  make_venv "$VENV" "$ROOT/deploy/local/requirements.txt"
+  make_venv "$SLUICE_LOCAL/venv-snowflake" "$ROOT/deploy/local/requirements-snowflake.txt"
 }
 
 start_s3() {

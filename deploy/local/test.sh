@@ -16,6 +16,7 @@ export KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export SCHEMA_REGISTRY_URL="http://127.0.0.1:$REGISTRY_PORT"
 export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export SLUICE_PYTHON="$SLUICE_LOCAL/venv/bin/python"
+export SLUICE_SNOWFLAKE_PYTHON="$SLUICE_LOCAL/venv-snowflake/bin/python"
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
 export KAFKAJS_NO_PARTITIONER_WARNING=1
 

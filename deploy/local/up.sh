@@ -35,7 +35,8 @@ start_if_present() {
 start_if_present gateway PORT="$GATEWAY_PORT" METRICS_PORT=9464
 start_if_present processor METRICS_PORT=9465
 start_if_present router METRICS_PORT=9466
-start_if_present warehouse-loader METRICS_PORT=9467 LAKE_DIR="$LAKE_DIR"
+start_if_present warehouse-loader METRICS_PORT=9467 LAKE_URL="$LAKE_DIR"
+start_if_present kafka-source METRICS_PORT=9468
 
 cat <<INFO
 

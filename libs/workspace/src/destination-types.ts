@@ -85,6 +85,12 @@ export const BUILTIN_DESTINATION_TYPES: Readonly<Record<string, DestinationTypeI
     lake: false,
     configSchema: z.object({ instanceUrl: url }).passthrough(),
   },
+  redis: {
+    displayName: 'Redis',
+    aliases: ['REDIS'],
+    lake: false,
+    configSchema: z.object({ url: z.string().min(1).default('redis://127.0.0.1:6379') }).passthrough(),
+  },
   delta: {
     displayName: 'Delta Lake',
     aliases: ['DELTALAKE', 'Delta', 'Databricks Delta Lake'],
