@@ -75,13 +75,16 @@ export async function loadWorkspaceDestinations(file: string, log: WorkspaceLogg
     );
   }
   try {
-    return [...store.current().destinationById.values()].map(({ destination: d }) => ({
-      id: d.id,
-      type: d.type,
-      name: d.name,
-      enabled: d.enabled,
-      config: JSON.parse(JSON.stringify(d.config)) as Record<string, unknown>,
-    }));
+    // Lake and warehouse destinations are loaded by the warehouse-loader from events.processed.
+    return [...store.current().destinationById.values()]
+      .filter((resolved) => !resolved.lake)
+      .map(({ destination: d }) => ({
+        id: d.id,
+        type: d.type,
+        name: d.name,
+        enabled: d.enabled,
+        config: JSON.parse(JSON.stringify(d.config)) as Record<string, unknown>,
+      }));
   } finally {
     store.close();
   }
