@@ -422,7 +422,7 @@ async function main(): Promise<void> {
   const workspace = path.join(dir, 'workspace.json');
   fs.writeFileSync(
     workspace,
-    JSON.stringify({ sources: [{ id: 'bench', name: 'Bench', writeKey: WRITE_KEY, enabled: true }] }),
+    JSON.stringify({ sources: [{ id: 'bench', name: 'Bench', type: 'http', writeKey: WRITE_KEY, enabled: true }] }),
   );
   const { child, url } = await startGatewayProcess(workspace);
   const sampler = new RssSampler(child.pid!);

@@ -1,3 +1,4 @@
+import { WorkspaceSourceResolver } from './sources';
 import cluster from 'node:cluster';
 import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
 import { AggregatorRegistry, PrometheusContentType } from 'prom-client';
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
   }
 
   if (cluster.isPrimary) {
+    // An invalid workspace stops start-up here, instead of every worker dying and being restarted.
+    await (await WorkspaceSourceResolver.open(config.workspaceFile, log)).close();
     // Topics and the schema once, before any worker takes traffic.
     await setupKafka(config, log);
     const aggregator = new AggregatorRegistry<PrometheusContentType>();
