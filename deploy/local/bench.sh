@@ -19,20 +19,12 @@ export LOG_LEVEL="${LOG_LEVEL:-warn}" KAFKAJS_NO_PARTITIONER_WARNING=1
 
 cleanup() {
   local rc=$?
-  bash "$STACK" service-stop bench-schema-registry || true
-  bash "$STACK" s3-stop || true
-  bash "$STACK" kafka-stop || true
+  bash "$STACK" fresh-stack-stop bench-schema-registry
   exit $rc
 }
 trap cleanup EXIT INT TERM
 
-bash "$STACK" kafka-reset
-bash "$STACK" kafka
-bash "$STACK" s3
-bash "$STACK" port-free "$REGISTRY_PORT" schema-registry
-bash "$STACK" service bench-schema-registry services/schema-registry/src/main.ts \
-  PORT="$REGISTRY_PORT" KAFKA_BROKERS="$KAFKA_BROKERS" LOG_LEVEL=warn
-bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry
+bash "$STACK" fresh-stack bench-schema-registry "$REGISTRY_PORT"
 
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(uname -sr), node $(node -v)"
 # name → entry point; each prints its own figures.

@@ -164,6 +164,25 @@ port_free() {
   if port_open "$1"; then log "port $1 ($2) is already in use by another process; stop it first"; return 1; fi
 }
 
+# A fresh broker, the S3 stand-in and a schema registry service NAME on
+# REGISTRY_PORT: what tests and benchmarks start, and stop again afterwards.
+fresh_stack() {
+  local name=$1 registry_port=$2
+  reset_kafka
+  start_kafka
+  start_s3
+  port_free "$registry_port" schema-registry
+  start_service "$name" services/schema-registry/src/main.ts \
+    PORT="$registry_port" KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" LOG_LEVEL=warn METRICS_PORT=0
+  wait_port "$registry_port" schema-registry
+}
+
+fresh_stack_stop() {
+  stop_service "$1" || true
+  stop_s3 || true
+  stop_kafka || true
+}
+
 cmd=${1:-}; shift || true
 case "$cmd" in
   system) system_packages ;;
@@ -178,5 +197,7 @@ case "$cmd" in
   service-stop) stop_service "$@" ;;
   wait-port) wait_port "$@" ;;
   port-free) port_free "$@" ;;
-  *) echo "usage: $0 {system|fetch-kafka|kafka|kafka-stop|kafka-reset|python|s3|s3-stop|service NAME ENTRY [ENV..]|service-stop NAME|wait-port PORT NAME}" >&2; exit 2 ;;
+  fresh-stack) fresh_stack "$@" ;;
+  fresh-stack-stop) fresh_stack_stop "$@" ;;
+  *) echo "usage: $0 {system|fetch-kafka|kafka|kafka-stop|kafka-reset|python|s3|s3-stop|service NAME ENTRY [ENV..]|service-stop NAME|wait-port PORT NAME|port-free PORT NAME|fresh-stack NAME REGISTRY_PORT|fresh-stack-stop NAME}" >&2; exit 2 ;;
 esac

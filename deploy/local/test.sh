@@ -22,20 +22,12 @@ export KAFKAJS_NO_PARTITIONER_WARNING=1
 
 cleanup() {
   local rc=$?
-  bash "$STACK" service-stop test-schema-registry || true
-  bash "$STACK" s3-stop || true
-  bash "$STACK" kafka-stop || true
+  bash "$STACK" fresh-stack-stop test-schema-registry
   exit $rc
 }
 trap cleanup EXIT INT TERM
 
-bash "$STACK" kafka-reset
-bash "$STACK" kafka
-bash "$STACK" s3
-bash "$STACK" port-free "$REGISTRY_PORT" schema-registry
-bash "$STACK" service test-schema-registry services/schema-registry/src/main.ts \
-  PORT="$REGISTRY_PORT" KAFKA_BROKERS="$KAFKA_BROKERS" LOG_LEVEL=warn METRICS_PORT=0
-bash "$STACK" wait-port "$REGISTRY_PORT" schema-registry
+bash "$STACK" fresh-stack test-schema-registry "$REGISTRY_PORT"
 
 npm run typecheck
 # --forceExit: a client library's stray timer must not hold CI open once every test has finished.

@@ -1,4 +1,5 @@
 import type { Admin, Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { createPipelineConsumer } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
 import type { DeliveryEngine } from './engine';
 import { decodeRanges } from './ranges';
@@ -43,13 +44,10 @@ export class DestinationConsumer {
     private readonly opts: DestinationConsumerOptions,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({
+    this.consumer = createPipelineConsumer(kafka, {
       groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: Math.min(3000, Math.floor((opts.sessionTimeoutMs ?? 30000) / 3)),
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
+      sessionTimeoutMs: opts.sessionTimeoutMs,
+      maxBytesPerPartition: opts.maxBytesPerPartition,
       retry: { retries: 100, initialRetryTime: 300, maxRetryTime: 10000 },
     });
     this.admin = kafka.admin();

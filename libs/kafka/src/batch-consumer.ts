@@ -1,5 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from '@sluice/observability';
+import { createPipelineConsumer } from './client';
 
 export interface ConsumedBatch {
   topic: string;
@@ -48,14 +49,7 @@ export class BatchConsumer {
     private readonly handler: BatchHandler,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: 3000,
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
-      readUncommitted: !(opts.readCommitted ?? true),
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = createPipelineConsumer(kafka, opts);
   }
 
   get raw(): Consumer {

@@ -1,4 +1,14 @@
-import { Kafka, KafkaConfig as KafkaJsConfig, logLevel, LogEntry, Partitioners, Producer, SASLOptions } from 'kafkajs';
+import {
+  Consumer,
+  Kafka,
+  KafkaConfig as KafkaJsConfig,
+  logLevel,
+  LogEntry,
+  Partitioners,
+  Producer,
+  RetryOptions,
+  SASLOptions,
+} from 'kafkajs';
 import type { KafkaConfig } from '@sluice/config';
 import type { Logger } from '@sluice/observability';
 
@@ -62,4 +72,31 @@ export function createDurableProducer(kafka: Kafka, opts: DurableProducerOptions
 /** Prefix applied to every topic name (see KafkaConfig.topicPrefix). */
 export function topicName(prefix: string, base: string): string {
   return `${prefix}${base}`;
+}
+
+export interface PipelineConsumerOptions {
+  groupId: string;
+  sessionTimeoutMs?: number;
+  /** Upper bound on bytes fetched per partition per request: bounds in-flight memory. */
+  maxBytesPerPartition?: number;
+  /** Read only committed records of transactional producers (default true). */
+  readCommitted?: boolean;
+  retry?: RetryOptions;
+}
+
+/**
+ * The consumer every pipeline stage uses: committed reads, no topic
+ * auto-creation, heartbeats well inside the session timeout.
+ */
+export function createPipelineConsumer(kafka: Kafka, opts: PipelineConsumerOptions): Consumer {
+  const sessionTimeout = opts.sessionTimeoutMs ?? 30000;
+  return kafka.consumer({
+    groupId: opts.groupId,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
+    maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
+    readUncommitted: !(opts.readCommitted ?? true),
+    allowAutoTopicCreation: false,
+    retry: opts.retry,
+  });
 }

@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import type { Logger } from '@sluice/observability';
 import type { BatchContext, ConsumedBatch } from './batch-consumer';
+import { createPipelineConsumer } from './client';
 
 export interface OutputRecord {
   topic: string;
@@ -88,14 +89,7 @@ export class TransactionalStage {
     private readonly handler: StageHandler,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({
-      groupId: opts.groupId,
-      sessionTimeout: opts.sessionTimeoutMs ?? 30000,
-      heartbeatInterval: 3000,
-      maxBytesPerPartition: opts.maxBytesPerPartition ?? 1024 * 1024,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
-    });
+    this.consumer = createPipelineConsumer(kafka, { ...opts, readCommitted: true });
     this.producer = kafka.producer({
       transactionalId: opts.transactionalId,
       idempotent: true,

@@ -1,9 +1,9 @@
-import { WorkspaceSourceResolver } from './sources';
 import cluster from 'node:cluster';
 import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
 import { AggregatorRegistry, PrometheusContentType } from 'prom-client';
 import { loadGatewayConfig } from './config';
 import { setupKafka, startGateway } from './gateway';
+import { WorkspaceSourceResolver } from './sources';
 
 // The gateway: HTTP Event API → events.raw. WORKERS processes share the port (node:cluster).
 async function main(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '@sluice/observability';
 import type { DedupeIndex } from '@sluice/processing';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
  */
 export async function restoreDedupe(
   kafka: Kafka,
+  admin: Admin,
   changelogTopic: string,
   partitions: number[],
   index: DedupeIndex,
@@ -19,10 +20,7 @@ export async function restoreDedupe(
   idleMs = 2000,
 ): Promise<number> {
   if (partitions.length === 0) return 0;
-  const admin = kafka.admin();
-  await admin.connect();
   const offsets = await admin.fetchTopicOffsets(changelogTopic);
-  await admin.disconnect();
   const wanted = new Set(partitions);
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {

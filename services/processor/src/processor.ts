@@ -111,7 +111,7 @@ export async function startProcessor(
     async (batch) => {
       let restoring = restored.get(batch.partition);
       if (!restoring) {
-        restoring = restoreDedupe(kafka, changelogTopic, [batch.partition], dedupe, log);
+        restoring = restoreDedupe(kafka, admin, changelogTopic, [batch.partition], dedupe, log);
         restored.set(batch.partition, restoring);
       }
       await restoring;
@@ -127,7 +127,7 @@ export async function startProcessor(
     const assigned = e.payload.memberAssignment[rawTopic] ?? [];
     restored.clear();
     for (const p of dedupe.partitions()) if (!assigned.includes(p)) dedupe.dropPartition(p);
-    const all = restoreDedupe(kafka, changelogTopic, assigned, dedupe, log);
+    const all = restoreDedupe(kafka, admin, changelogTopic, assigned, dedupe, log);
     for (const p of assigned) restored.set(p, all);
     ready = true;
     log.info({ partitions: assigned }, 'partitions assigned');

@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { createPipelineConsumer } from '@sluice/kafka';
 import type { WarehouseEvent } from '@sluice/lake';
 import type { Logger } from '@sluice/observability';
 import type { LakeSink } from './lake-sink';
@@ -65,13 +66,9 @@ export class EventLoader {
     private readonly metrics: LoaderMetrics,
     private readonly log: Logger,
   ) {
-    this.consumer = kafka.consumer({
+    this.consumer = createPipelineConsumer(kafka, {
       groupId: opts.groupId,
-      sessionTimeout: 30000,
-      heartbeatInterval: 3000,
       maxBytesPerPartition: opts.maxBytesPerPartition,
-      readUncommitted: false,
-      allowAutoTopicCreation: false,
     });
   }
 
