@@ -18,7 +18,11 @@ async function run(label: string, store: ObjectStore, events: WarehouseEvent[]):
   const lake = new DeltaLake(store, { root: 'bench' });
   const uuidTs = new Date().toISOString();
   // warm-up on a separate root (JIT, table creation paths)
-  await new DeltaLake(store, { root: 'warmup' }).writeEvents(events.slice(0, 2000), { appId: 'warm', version: 1, uuidTs });
+  await new DeltaLake(store, { root: 'warmup' }).writeEvents(events.slice(0, 2000), {
+    appId: 'warm',
+    version: 1,
+    uuidTs,
+  });
   let rows = 0;
   let mapMs = 0;
   const t0 = performance.now();
@@ -45,7 +49,12 @@ async function run(label: string, store: ObjectStore, events: WarehouseEvent[]):
 }
 
 async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} cpus, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(`${EVENTS} events in batches of ${BATCH} (85% track over 5 event names, 8% page, 7% identify)`);
   const events = makeEvents(EVENTS);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-delta-bench-'));
@@ -62,13 +71,21 @@ async function main(): Promise<void> {
       endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
-      credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'sluice', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'sluice-secret' },
+      credentials: {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'sluice',
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'sluice-secret',
+      },
     };
     const store = new S3Store(config);
     await store.client.send(new CreateBucketCommand({ Bucket: bucket }));
     await run(`s3 (${new URL(endpoint).host})`, store, events);
   }
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -14,7 +14,11 @@ function prng(seed: number): () => number {
 
 const EVENTS = ['Order Completed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Signed Up'];
 const PAGES = ['/', '/pricing', '/docs', '/blog/launch', '/checkout'];
-const BROWSERS = ['Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0', 'Mozilla/5.0 (Macintosh) Safari/17.1', 'Mozilla/5.0 Firefox/121.0'];
+const BROWSERS = [
+  'Mozilla/5.0 (X11; Linux x86_64) Chrome/120.0',
+  'Mozilla/5.0 (Macintosh) Safari/17.1',
+  'Mozilla/5.0 Firefox/121.0',
+];
 
 export interface MakeOptions {
   seed?: number;
@@ -77,7 +81,11 @@ export function makeEvents(count: number, options: MakeOptions = {}): WarehouseE
         ...common,
         type: 'identify',
         userId: `user-${user}`,
-        traits: { email: `user${user}@example.com`, plan: rnd() < 0.5 ? 'free' : 'pro', logins: Math.floor(rnd() * 100) },
+        traits: {
+          email: `user${user}@example.com`,
+          plan: rnd() < 0.5 ? 'free' : 'pro',
+          logins: Math.floor(rnd() * 100),
+        },
       });
     }
   }

@@ -8,7 +8,18 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { tableToIPC, tableFromArrays, vectorFromArray, Vector, Bool, Float64, Int64, Utf8, TimestampMicrosecond, Table as ArrowTable } from 'apache-arrow';
+import {
+  tableToIPC,
+  tableFromArrays,
+  vectorFromArray,
+  Vector,
+  Bool,
+  Float64,
+  Int64,
+  Utf8,
+  TimestampMicrosecond,
+  Table as ArrowTable,
+} from 'apache-arrow';
 import * as wasm from 'parquet-wasm';
 import { evolveSchema, mapEvents, parseTimestamp, writeParquet, Row, TableSchema } from '../../libs/lake/src';
 import { makeEvents } from './events';
@@ -16,7 +27,13 @@ import { makeEvents } from './events';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const parquetjs = require('parquetjs-lite') as {
   ParquetSchema: new (fields: Record<string, unknown>) => unknown;
-  ParquetWriter: { openFile(schema: unknown, file: string, opts?: unknown): Promise<{ appendRow(r: unknown): Promise<void>; close(): Promise<void> }> };
+  ParquetWriter: {
+    openFile(
+      schema: unknown,
+      file: string,
+      opts?: unknown,
+    ): Promise<{ appendRow(r: unknown): Promise<void>; close(): Promise<void> }>;
+  };
 };
 
 const ROWS = Number(process.argv[2] ?? 100_000);
@@ -39,13 +56,22 @@ function viaWasm(schema: TableSchema, rows: Row[], file: string): void {
   for (const [name, type] of Object.entries(schema)) {
     switch (type) {
       case 'int':
-        cols[name] = vectorFromArray(rows.map((r) => (typeof r[name] === 'number' ? BigInt(r[name] as number) : null)), new Int64());
+        cols[name] = vectorFromArray(
+          rows.map((r) => (typeof r[name] === 'number' ? BigInt(r[name] as number) : null)),
+          new Int64(),
+        );
         break;
       case 'float':
-        cols[name] = vectorFromArray(rows.map((r) => (typeof r[name] === 'number' ? (r[name] as number) : null)), new Float64());
+        cols[name] = vectorFromArray(
+          rows.map((r) => (typeof r[name] === 'number' ? (r[name] as number) : null)),
+          new Float64(),
+        );
         break;
       case 'boolean':
-        cols[name] = vectorFromArray(rows.map((r) => (typeof r[name] === 'boolean' ? (r[name] as boolean) : null)), new Bool());
+        cols[name] = vectorFromArray(
+          rows.map((r) => (typeof r[name] === 'boolean' ? (r[name] as boolean) : null)),
+          new Bool(),
+        );
         break;
       case 'timestamp':
         cols[name] = vectorFromArray(
@@ -54,7 +80,10 @@ function viaWasm(schema: TableSchema, rows: Row[], file: string): void {
         );
         break;
       default:
-        cols[name] = vectorFromArray(rows.map((r) => (r[name] == null ? null : String(r[name]))), new Utf8());
+        cols[name] = vectorFromArray(
+          rows.map((r) => (r[name] == null ? null : String(r[name]))),
+          new Utf8(),
+        );
     }
   }
   const arrow = new ArrowTable(cols);
@@ -65,7 +94,13 @@ function viaWasm(schema: TableSchema, rows: Row[], file: string): void {
 
 async function viaParquetjs(schema: TableSchema, rows: Row[], file: string): Promise<void> {
   const fields: Record<string, unknown> = {};
-  const map = { int: 'INT64', float: 'DOUBLE', boolean: 'BOOLEAN', timestamp: 'TIMESTAMP_MICROS', string: 'UTF8' } as const;
+  const map = {
+    int: 'INT64',
+    float: 'DOUBLE',
+    boolean: 'BOOLEAN',
+    timestamp: 'TIMESTAMP_MICROS',
+    string: 'UTF8',
+  } as const;
   for (const [name, type] of Object.entries(schema)) fields[name] = { type: map[type], optional: true };
   const writer = await parquetjs.ParquetWriter.openFile(new parquetjs.ParquetSchema(fields), file);
   for (const r of rows) {
@@ -93,10 +128,22 @@ dtypes = dict(con.execute(f"select column_name, column_type from (describe selec
 print(json.dumps({"rows": t.num_rows, "duck_rows": n, "nulls": nulls, "types": types, "duck_types": dtypes, "ts0": int(t.column("received_at")[0].as_py().timestamp() * 1000), "duck_ts0": int(con.execute(f"select epoch_ms(received_at) from read_parquet('{f}') limit 1").fetchone()[0])}))
 `;
   const out = JSON.parse(execFileSync(python, ['-c', script, file, nullCol]).toString()) as {
-    rows: number; duck_rows: number; nulls: number; types: Record<string, string>; duck_types: Record<string, string>; ts0: number; duck_ts0: number;
+    rows: number;
+    duck_rows: number;
+    nulls: number;
+    types: Record<string, string>;
+    duck_types: Record<string, string>;
+    ts0: number;
+    duck_ts0: number;
   };
   const expectNulls = rows.filter((r) => r[nullCol] == null).length;
-  const want = { int: 'int64', float: 'double', boolean: 'bool', timestamp: 'timestamp[us, tz=UTC]', string: 'string' } as const;
+  const want = {
+    int: 'int64',
+    float: 'double',
+    boolean: 'bool',
+    timestamp: 'timestamp[us, tz=UTC]',
+    string: 'string',
+  } as const;
   const problems: string[] = [];
   if (out.rows !== rows.length || out.duck_rows !== rows.length) problems.push(`rows ${out.rows}/${out.duck_rows}`);
   if (out.nulls !== expectNulls) problems.push(`nulls in ${nullCol}: ${out.nulls} != ${expectNulls}`);
@@ -135,7 +182,11 @@ async function main(): Promise<void> {
     const bestCpu = Math.min(...cpuRuns);
     const size = fs.statSync(file).size;
     console.log(
-      `${name.padEnd(20)} ${Math.round(rows.length / best).toLocaleString('en-US').padStart(9)} rows/s (best of 3: ${best.toFixed(2)} s wall), ${Math.round(rows.length / bestCpu).toLocaleString('en-US').padStart(9)} rows per CPU-s  ${(size / 1e6).toFixed(2)} MB  ${check(file, schema, rows)}`,
+      `${name.padEnd(20)} ${Math.round(rows.length / best)
+        .toLocaleString('en-US')
+        .padStart(9)} rows/s (best of 3: ${best.toFixed(2)} s wall), ${Math.round(rows.length / bestCpu)
+        .toLocaleString('en-US')
+        .padStart(9)} rows per CPU-s  ${(size / 1e6).toFixed(2)} MB  ${check(file, schema, rows)}`,
     );
   }
   fs.rmSync(dir, { recursive: true, force: true });

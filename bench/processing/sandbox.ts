@@ -25,7 +25,13 @@ function workspace() {
     sources: [{ id: 'web', name: 'Web', type: 'http', writeKey: 'bench-write-key' }],
     destinations: [
       { id: 'lake', name: 'Lake', type: 'delta', config: { location: '/tmp/bench-lake' } },
-      { id: 'hook', name: 'Hook', type: 'webhook', config: { url: 'http://127.0.0.1:9/h' }, eventFilters: { deny: { events: ['Debug'] } } },
+      {
+        id: 'hook',
+        name: 'Hook',
+        type: 'webhook',
+        config: { url: 'http://127.0.0.1:9/h' },
+        eventFilters: { deny: { events: ['Debug'] } },
+      },
       { id: 'amp', name: 'Amplitude', type: 'amplitude', config: { apiKey: 'k' }, consentCategories: ['analytics'] },
     ],
     connections: [
@@ -44,7 +50,12 @@ function workspace() {
             'Order Completed': {
               properties: {
                 type: 'object',
-                properties: { order_id: { type: 'string' }, revenue: { type: 'number' }, currency: { type: 'string' }, sku: { type: 'string' } },
+                properties: {
+                  order_id: { type: 'string' },
+                  revenue: { type: 'number' },
+                  currency: { type: 'string' },
+                  sku: { type: 'string' },
+                },
                 required: ['order_id'],
               },
             },
@@ -116,8 +127,12 @@ async function main(): Promise<void> {
   const plain = await run(false);
   const transformed = await run(true);
   console.log(`events: ${TOTAL}, batches of ${BATCH}, node ${process.version}`);
-  console.log(`dedupe + planFanOut (3 destinations, tracking plan, consent):  ${Math.round(plain).toLocaleString('en-US')} events/s`);
-  console.log(`... plus a transformation in the QuickJS sandbox worker:       ${Math.round(transformed).toLocaleString('en-US')} events/s`);
+  console.log(
+    `dedupe + planFanOut (3 destinations, tracking plan, consent):  ${Math.round(plain).toLocaleString('en-US')} events/s`,
+  );
+  console.log(
+    `... plus a transformation in the QuickJS sandbox worker:       ${Math.round(transformed).toLocaleString('en-US')} events/s`,
+  );
 }
 
 void main().catch((err: unknown) => {

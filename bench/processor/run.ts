@@ -52,15 +52,17 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
     JSON.stringify({
       sources: [{ id: 'web', name: 'Web', type: 'http', writeKey: 'bench-write-key' }],
       destinations: [{ id: 'hooks', name: 'Hooks', type: 'webhook', config: { url: 'http://127.0.0.1:9/' } }],
-      connections: [{ sourceId: 'web', destinationId: 'hooks', ...(withTransformation ? { transformationId: 'simple' } : {}) }],
+      connections: [
+        { sourceId: 'web', destinationId: 'hooks', ...(withTransformation ? { transformationId: 'simple' } : {}) },
+      ],
       transformations: [
         {
           id: 'simple',
           name: 'Simple',
           code:
-            "export function transformEvent(e) { if (/^bot/i.test(String(e.context && e.context.userAgent))) return null;" +
-            " e.properties = { ...e.properties, revenue: (e.properties && e.properties.price || 0) * 1.2 };" +
-            " if (e.event) e.event = e.event.toLowerCase(); return e; }",
+            'export function transformEvent(e) { if (/^bot/i.test(String(e.context && e.context.userAgent))) return null;' +
+            ' e.properties = { ...e.properties, revenue: (e.properties && e.properties.price || 0) * 1.2 };' +
+            ' if (e.event) e.event = e.event.toLowerCase(); return e; }',
         },
       ],
     }),
@@ -70,7 +72,14 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
   await admin.connect();
   await ensureTopics(
     admin,
-    [TOPICS.eventsRaw, TOPICS.eventsProcessed, TOPICS.identityEdges, TOPICS.deadLetter, TOPICS.dedupeChangelog, destinationTopic('hooks')],
+    [
+      TOPICS.eventsRaw,
+      TOPICS.eventsProcessed,
+      TOPICS.identityEdges,
+      TOPICS.deadLetter,
+      TOPICS.dedupeChangelog,
+      destinationTopic('hooks'),
+    ],
     prefix,
   );
   await admin.disconnect();

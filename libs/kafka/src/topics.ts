@@ -78,7 +78,8 @@ export function destinationTopic(destinationId: string): TopicSpec {
 
 export function topicConfig(spec: TopicSpec, prefix: string): ITopicConfig {
   const configEntries: { name: string; value: string }[] = [];
-  if (spec.compacted) configEntries.push({ name: 'cleanup.policy', value: spec.alsoDelete ? 'compact,delete' : 'compact' });
+  if (spec.compacted)
+    configEntries.push({ name: 'cleanup.policy', value: spec.alsoDelete ? 'compact,delete' : 'compact' });
   if (spec.retentionMs !== undefined) configEntries.push({ name: 'retention.ms', value: String(spec.retentionMs) });
   return {
     topic: topicName(prefix, spec.name),

@@ -11,6 +11,7 @@ type NodeModule = typeof import('node:module');
 
 function nodeRequire(id: string): unknown {
   const proc = process as unknown as { getBuiltinModule?: (name: string) => unknown };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the ESM-only parquet libs are loaded through Node's own require
   const mod = (proc.getBuiltinModule?.('node:module') ?? require('node:module')) as NodeModule;
   return mod.createRequire(__filename)(id);
 }

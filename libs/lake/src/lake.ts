@@ -4,7 +4,10 @@ import { ObjectStore } from './store/types';
 import { STANDARD_COLUMN_TYPES } from './schema';
 import { DISCARDS_SCHEMA, DISCARDS_TABLE, DiscardRow, Row } from './types';
 
-function byColumn(column: string, version: WriteBatchInput['eventVersion']): ((row: Row) => number | undefined) | undefined {
+function byColumn(
+  column: string,
+  version: WriteBatchInput['eventVersion'],
+): ((row: Row) => number | undefined) | undefined {
   if (!version) return undefined;
   return (row) => {
     const v = row[column];
@@ -129,7 +132,9 @@ export class DeltaLake {
         rowVersion: byColumn('row_id', input.eventVersion),
       });
     }
-    const failures = Object.values(outcomes).filter((o): o is Extract<CommitOutcome, { status: 'failed' }> => o.status === 'failed');
+    const failures = Object.values(outcomes).filter(
+      (o): o is Extract<CommitOutcome, { status: 'failed' }> => o.status === 'failed',
+    );
     return {
       status: failures.length === 0 ? 'ok' : 'failed',
       retriable: failures.length > 0 && failures.every((f) => f.retriable),

@@ -39,5 +39,7 @@ export function collapseByKey(rows: readonly Row[], key: string, orderBy: string
 
 /** Merges a stored row with an incoming one: the newer (by `orderBy`) wins field by field. */
 export function mergeRow(existing: Row, incoming: Row, orderBy: string): Row {
-  return order(existing, orderBy) > order(incoming, orderBy) ? overlay(incoming, existing) : overlay(existing, incoming);
+  return order(existing, orderBy) > order(incoming, orderBy)
+    ? overlay(incoming, existing)
+    : overlay(existing, incoming);
 }

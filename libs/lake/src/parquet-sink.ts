@@ -78,12 +78,16 @@ export class ParquetSink {
       const pending: [string, Row[]][] = [...all];
       for (let i = 0; i < pending.length; i++) {
         const [table, rows] = pending[i]!;
-        const evolved = evolveSchema(this.schemas.get(table) ?? (table === DISCARDS_TABLE ? DISCARDS_SCHEMA : {}), rows, {
-          table,
-          uuidTs: input.uuidTs,
-          maxColumns: table === DISCARDS_TABLE ? undefined : this.options.maxColumns,
-          fixedTypes: table === DISCARDS_TABLE ? DISCARDS_FIXED_TYPES : undefined,
-        });
+        const evolved = evolveSchema(
+          this.schemas.get(table) ?? (table === DISCARDS_TABLE ? DISCARDS_SCHEMA : {}),
+          rows,
+          {
+            table,
+            uuidTs: input.uuidTs,
+            maxColumns: table === DISCARDS_TABLE ? undefined : this.options.maxColumns,
+            fixedTypes: table === DISCARDS_TABLE ? DISCARDS_FIXED_TYPES : undefined,
+          },
+        );
         this.schemas.set(table, evolved.newSchema);
         discards.push(...evolved.discards);
         const byDate = new Map<string, Row[]>();
@@ -96,7 +100,8 @@ export class ParquetSink {
         for (const [date, list] of byDate) {
           const key = this.key(table, date, input);
           const file = writeParquet(evolved.newSchema, list, this.options.parquet);
-          (await this.store.putIfAbsent(key, file.bytes)) === 'created' ? created.push(key) : existed.push(key);
+          const outcome = await this.store.putIfAbsent(key, file.bytes);
+          (outcome === 'created' ? created : existed).push(key);
         }
         if (i === pending.length - 1 && discards.length > 0 && !all.has(DISCARDS_TABLE)) {
           all.set(DISCARDS_TABLE, discards);
@@ -107,7 +112,15 @@ export class ParquetSink {
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
       const flag = (err as { retriable?: unknown }).retriable;
-      return { status: 'failed', retriable: typeof flag === 'boolean' ? flag : false, created, existed, discards: discards.length, rejected, error: err };
+      return {
+        status: 'failed',
+        retriable: typeof flag === 'boolean' ? flag : false,
+        created,
+        existed,
+        discards: discards.length,
+        rejected,
+        error: err,
+      };
     }
   }
 }

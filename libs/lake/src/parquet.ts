@@ -42,7 +42,11 @@ const SCHEMA_ELEMENT: Record<ColumnType, Omit<SchemaElement, 'name'>> = {
  * timestamp → INT64 TIMESTAMP(MICROS, UTC). Values must already be coerced to
  * the schema (see evolveSchema); missing values are written as NULL.
  */
-export function writeParquet(schema: TableSchema, rows: readonly Row[], settings: ParquetWriteSettings = {}): ParquetFile {
+export function writeParquet(
+  schema: TableSchema,
+  rows: readonly Row[],
+  settings: ParquetWriteSettings = {},
+): ParquetFile {
   const n = rows.length;
   const maxStat = settings.maxStatStringLength ?? 64;
   const columns = Object.keys(schema);

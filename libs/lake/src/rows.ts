@@ -34,9 +34,7 @@ export interface MappedRow {
   row: Row;
 }
 
-export type MapOutcome =
-  | { ok: true; rows: MappedRow[]; discards: DiscardRow[] }
-  | { ok: false; reason: string };
+export type MapOutcome = { ok: true; rows: MappedRow[]; discards: DiscardRow[] } | { ok: false; reason: string };
 
 export const STANDARD_TABLES = {
   track: 'tracks',

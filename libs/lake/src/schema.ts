@@ -16,8 +16,7 @@ export const STANDARD_COLUMN_TYPES: Readonly<Record<string, ColumnType>> = {
   uuid_ts: 'timestamp',
 };
 
-const ISO_TIMESTAMP =
-  /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?$/i;
 
 /** `YYYY-MM-DDTHH:MM:SS.sssZ`, the form `toISOString` writes (a cheap shape check). */
 function isCanonicalTimestamp(value: string): boolean {
@@ -161,7 +160,10 @@ export function evolveSchema(current: TableSchema, rows: readonly Row[], options
         (type === 'float' && typeof value === 'number') ||
         (type === 'boolean' && typeof value === 'boolean') ||
         (type === 'int' && typeof value === 'number' && Number.isSafeInteger(value)) ||
-        (type === 'timestamp' && typeof value === 'string' && isCanonicalTimestamp(value) && !Number.isNaN(Date.parse(value)))
+        (type === 'timestamp' &&
+          typeof value === 'string' &&
+          isCanonicalTimestamp(value) &&
+          !Number.isNaN(Date.parse(value)))
       ) {
         continue;
       }
@@ -178,7 +180,12 @@ export function evolveSchema(current: TableSchema, rows: readonly Row[], options
         const change = { kind: 'add' as const, column, type };
         added.set(column, change);
         changes.push(change);
-      } else if (type === 'int' && typeof value === 'number' && !Number.isSafeInteger(value) && fixed[column] === undefined) {
+      } else if (
+        type === 'int' &&
+        typeof value === 'number' &&
+        !Number.isSafeInteger(value) &&
+        fixed[column] === undefined
+      ) {
         schema[column] = 'float';
         const pending = added.get(column);
         if (pending) pending.type = 'float';

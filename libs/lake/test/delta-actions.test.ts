@@ -44,7 +44,12 @@ describe('Delta log actions', () => {
     const actions = [
       protocolAction(),
       metaDataAction('table-id', { id: 'string' }, 1000),
-      addAction('part-1.parquet', 123, { numRecords: 2, minValues: { id: 'a' }, maxValues: { id: 'b' }, nullCount: { id: 0 } }, 1000),
+      addAction(
+        'part-1.parquet',
+        123,
+        { numRecords: 2, minValues: { id: 'a' }, maxValues: { id: 'b' }, nullCount: { id: 0 } },
+        1000,
+      ),
       txnAction('app', 7, 1000),
     ];
     const text = serializeCommit(actions);
@@ -75,7 +80,9 @@ describe('Delta log actions', () => {
   });
 
   it('URI-encodes add paths', () => {
-    expect(addAction('a b/c.parquet', 1, { numRecords: 0, minValues: {}, maxValues: {}, nullCount: {} }, 0).add.path).toBe('a%20b/c.parquet');
+    expect(
+      addAction('a b/c.parquet', 1, { numRecords: 0, minValues: {}, maxValues: {}, nullCount: {} }, 0).add.path,
+    ).toBe('a%20b/c.parquet');
   });
 
   it('replays commits into files, schema and txn versions without touching the input', () => {
@@ -84,7 +91,10 @@ describe('Delta log actions', () => {
     const empty = emptyState();
     const s1 = applyCommits(empty, [
       { version: 0, actions: [protocolAction(), metaDataAction('x', { id: 'string' }, 0), add1, txnAction('a', 1, 0)] },
-      { version: 1, actions: [metaDataAction('x', { id: 'string', n: 'int' }, 0), add2, txnAction('a', 2, 0), txnAction('b', 9, 0)] },
+      {
+        version: 1,
+        actions: [metaDataAction('x', { id: 'string', n: 'int' }, 0), add2, txnAction('a', 2, 0), txnAction('b', 9, 0)],
+      },
       { version: 2, actions: [removeAction(add1.add, 5)] },
     ]);
     expect(s1.version).toBe(2);

@@ -17,7 +17,8 @@ function rows(from: number, count: number, extra: (i: number) => Row = () => ({}
 async function liveRows(table: DeltaTable): Promise<Row[]> {
   const state = await table.state();
   const out: Row[] = [];
-  for (const add of state.files.values()) out.push(...(await readParquet((await table.store.get(`${table.path}/${add.path}`))!)));
+  for (const add of state.files.values())
+    out.push(...(await readParquet((await table.store.get(`${table.path}/${add.path}`))!)));
   return out;
 }
 
@@ -34,14 +35,28 @@ describe('DeltaTable on a local folder', () => {
     const table = new DeltaTable(store, 'lake/t');
     const first = await table.commitBatch({ appId: 'a', version: 5, rows: rows(0, 3), uuidTs });
     expect(first).toMatchObject({ status: 'committed', version: 0, rows: 3, filesAdded: 1 });
-    const log = fs.readFileSync(path.join(dir, 'lake/t/_delta_log/00000000000000000000.json'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = fs
+      .readFileSync(path.join(dir, 'lake/t/_delta_log/00000000000000000000.json'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(log.map((a) => Object.keys(a)[0])).toEqual(['commitInfo', 'protocol', 'metaData', 'add', 'txn']);
-    expect(await table.commitBatch({ appId: 'a', version: 5, rows: rows(0, 3), uuidTs })).toMatchObject({ status: 'skipped', appliedVersion: 5 });
-    expect(await table.commitBatch({ appId: 'a', version: 4, rows: rows(0, 3), uuidTs })).toMatchObject({ status: 'skipped' });
+    expect(await table.commitBatch({ appId: 'a', version: 5, rows: rows(0, 3), uuidTs })).toMatchObject({
+      status: 'skipped',
+      appliedVersion: 5,
+    });
+    expect(await table.commitBatch({ appId: 'a', version: 4, rows: rows(0, 3), uuidTs })).toMatchObject({
+      status: 'skipped',
+    });
     // a fresh reader sees the same
     const other = new DeltaTable(store, 'lake/t');
-    expect(await other.commitBatch({ appId: 'a', version: 5, rows: rows(0, 3), uuidTs })).toMatchObject({ status: 'skipped' });
-    expect(await other.commitBatch({ appId: 'b', version: 1, rows: rows(3, 2), uuidTs })).toMatchObject({ status: 'committed', version: 1 });
+    expect(await other.commitBatch({ appId: 'a', version: 5, rows: rows(0, 3), uuidTs })).toMatchObject({
+      status: 'skipped',
+    });
+    expect(await other.commitBatch({ appId: 'b', version: 1, rows: rows(3, 2), uuidTs })).toMatchObject({
+      status: 'committed',
+      version: 1,
+    });
     expect((await liveRows(table)).map((r) => r.id).sort()).toEqual(['r-0', 'r-1', 'r-2', 'r-3', 'r-4']);
     expect(Object.fromEntries((await table.state()).txns)).toEqual({ a: 5, b: 1 });
   });
@@ -49,17 +64,38 @@ describe('DeltaTable on a local folder', () => {
   it('evolves the schema with a new metaData and rewrites files when an int column widens', async () => {
     const table = new DeltaTable(store, 't');
     await table.commitBatch({ appId: 'a', version: 1, rows: rows(0, 2), uuidTs });
-    const added = await table.commitBatch({ appId: 'a', version: 2, rows: rows(2, 1, () => ({ color: 'red' })), uuidTs });
-    expect(added).toMatchObject({ status: 'committed', schemaChanges: [{ kind: 'add', column: 'color', type: 'string' }], filesRemoved: 0 });
+    const added = await table.commitBatch({
+      appId: 'a',
+      version: 2,
+      rows: rows(2, 1, () => ({ color: 'red' })),
+      uuidTs,
+    });
+    expect(added).toMatchObject({
+      status: 'committed',
+      schemaChanges: [{ kind: 'add', column: 'color', type: 'string' }],
+      filesRemoved: 0,
+    });
     const widened = await table.commitBatch({ appId: 'a', version: 3, rows: [{ id: 'w', n: 2.5 }], uuidTs });
-    expect(widened).toMatchObject({ status: 'committed', schemaChanges: [{ kind: 'widen', column: 'n' }], filesRemoved: 2 });
+    expect(widened).toMatchObject({
+      status: 'committed',
+      schemaChanges: [{ kind: 'widen', column: 'n' }],
+      filesRemoved: 2,
+    });
     const state = await table.state();
     expect(state.schema).toEqual({ id: 'string', received_at: 'timestamp', n: 'float', color: 'string' });
     expect(state.files.size).toBe(1);
     const all = await liveRows(table);
-    expect(all.map((r) => [r.id, r.n]).sort()).toEqual([['r-0', 0], ['r-1', 1], ['r-2', 2], ['w', 2.5]]);
+    expect(all.map((r) => [r.id, r.n]).sort()).toEqual([
+      ['r-0', 0],
+      ['r-1', 1],
+      ['r-2', 2],
+      ['w', 2.5],
+    ]);
     const bad = await table.commitBatch({ appId: 'a', version: 4, rows: [{ id: 'x', n: 'lots' }], uuidTs });
-    expect(bad).toMatchObject({ status: 'committed', discards: [{ table_name: 't', row_id: 'x', column_name: 'n', column_value: 'lots' }] });
+    expect(bad).toMatchObject({
+      status: 'committed',
+      discards: [{ table_name: 't', row_id: 'x', column_name: 'n', column_value: 'lots' }],
+    });
   });
 
   it('keeps every commit of two writers racing on one table', async () => {
@@ -79,7 +115,7 @@ describe('DeltaTable on a local folder', () => {
     expect(new Set(ids).size).toBe(200);
   });
 
-  it('applies one writer\'s sequential batches in order while another writer races', async () => {
+  it("applies one writer's sequential batches in order while another writer races", async () => {
     const a = new DeltaTable(store, 'seq');
     const b = new DeltaTable(store, 'seq');
     const run = async (table: DeltaTable, appId: string, base: number) => {
@@ -105,11 +141,17 @@ describe('DeltaTable on a local folder', () => {
       traits,
     });
     await lake.writeEvents(
-      [identify('u1', '2026-11-22T01:00:00Z', { plan: 'free', email: 'a@x' }, 'm1'), identify('u2', '2026-11-22T01:00:00Z', { plan: 'pro' }, 'm2')],
+      [
+        identify('u1', '2026-11-22T01:00:00Z', { plan: 'free', email: 'a@x' }, 'm1'),
+        identify('u2', '2026-11-22T01:00:00Z', { plan: 'pro' }, 'm2'),
+      ],
       { appId: 'l', version: 1, uuidTs },
     );
     const out = await lake.writeEvents(
-      [identify('u1', '2026-11-22T02:00:00Z', { plan: 'pro' }, 'm3'), identify('u3', '2026-11-22T02:00:00Z', { plan: 'team' }, 'm4')],
+      [
+        identify('u1', '2026-11-22T02:00:00Z', { plan: 'pro' }, 'm3'),
+        identify('u3', '2026-11-22T02:00:00Z', { plan: 'team' }, 'm4'),
+      ],
       { appId: 'l', version: 2, uuidTs },
     );
     expect(out.tables.users).toMatchObject({ status: 'committed', filesRemoved: 1 });
@@ -124,7 +166,11 @@ describe('DeltaTable on a local folder', () => {
 
   it('sends mapping and coercion discards to the discards table', async () => {
     const lake = new DeltaLake(store, { root: 'wh' });
-    await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'a', properties: { qty: 1 } }], { appId: 'l', version: 1, uuidTs });
+    await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'a', properties: { qty: 1 } }], {
+      appId: 'l',
+      version: 1,
+      uuidTs,
+    });
     const out = await lake.writeEvents(
       [{ type: 'track', event: 'E', messageId: 'b', properties: { qty: 'many', id: 'clash' } }],
       { appId: 'l', version: 2, uuidTs },
@@ -151,9 +197,20 @@ describe('discards table types', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-delta-'));
     try {
       const lake = new DeltaLake(new LocalFolderStore(dir));
-      await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'a', properties: { n: 1 } }], { appId: 'l', version: 1, uuidTs });
-      await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'b', properties: { n: '2026-11-22T01:00:00Z' } }], { appId: 'l', version: 2, uuidTs });
-      const out = await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'c', properties: { n: 'text' } }], { appId: 'l', version: 3, uuidTs });
+      await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'a', properties: { n: 1 } }], {
+        appId: 'l',
+        version: 1,
+        uuidTs,
+      });
+      await lake.writeEvents(
+        [{ type: 'track', event: 'E', messageId: 'b', properties: { n: '2026-11-22T01:00:00Z' } }],
+        { appId: 'l', version: 2, uuidTs },
+      );
+      const out = await lake.writeEvents([{ type: 'track', event: 'E', messageId: 'c', properties: { n: 'text' } }], {
+        appId: 'l',
+        version: 3,
+        uuidTs,
+      });
       expect(out.tables.discards).toMatchObject({ status: 'committed', discards: [] });
       expect((await lake.table('discards').state()).schema).toEqual({
         table_name: 'string',
@@ -190,7 +247,10 @@ describe('a batch that fails on one table', () => {
         },
       };
       await new DeltaLake(inner).writeEvents(
-        [{ type: 'track', event: 'A', messageId: 'a0', properties: { n: 1 } }, { type: 'track', event: 'B', messageId: 'b0', properties: { n: 1 } }],
+        [
+          { type: 'track', event: 'A', messageId: 'a0', properties: { n: 1 } },
+          { type: 'track', event: 'B', messageId: 'b0', properties: { n: 1 } },
+        ],
         { appId: 'l', version: 1, uuidTs },
       );
       const events = [
@@ -222,12 +282,33 @@ describe('checkpoints', () => {
       const table = new DeltaTable(store, 't', { checkpointInterval: 5 });
       const outcomes = [];
       for (let v = 1; v <= 12; v++) {
-        outcomes.push(await table.commitBatch({ appId: 'a', version: v, rows: rows(v * 10, 2, (i): Row => (v > 6 ? { extra: `x${i}` } : {})), uuidTs }));
+        outcomes.push(
+          await table.commitBatch({
+            appId: 'a',
+            version: v,
+            rows: rows(v * 10, 2, (i): Row => (v > 6 ? { extra: `x${i}` } : {})),
+            uuidTs,
+          }),
+        );
       }
-      expect(outcomes.map((o) => (o.status === 'committed' ? (o.checkpoint ?? '-') : o.status))).toEqual(
-        ['-', '-', '-', '-', '-', 'written', '-', '-', '-', '-', 'written', '-'],
-      );
-      expect(JSON.parse(fs.readFileSync(path.join(dir, 't/_delta_log/_last_checkpoint'), 'utf8'))).toEqual({ version: 10, size: 1 + 1 + 1 + 11 });
+      expect(outcomes.map((o) => (o.status === 'committed' ? (o.checkpoint ?? '-') : o.status))).toEqual([
+        '-',
+        '-',
+        '-',
+        '-',
+        '-',
+        'written',
+        '-',
+        '-',
+        '-',
+        '-',
+        'written',
+        '-',
+      ]);
+      expect(JSON.parse(fs.readFileSync(path.join(dir, 't/_delta_log/_last_checkpoint'), 'utf8'))).toEqual({
+        version: 10,
+        size: 1 + 1 + 1 + 11,
+      });
       // Without the commits before the checkpoint, a new reader still has everything.
       for (let v = 0; v <= 10; v++) fs.rmSync(path.join(dir, `t/_delta_log/${String(v).padStart(20, '0')}.json`));
       const fresh = new DeltaTable(store, 't');
@@ -236,7 +317,9 @@ describe('checkpoints', () => {
       expect(state.schema).toEqual({ id: 'string', received_at: 'timestamp', n: 'int', extra: 'string' });
       expect(Object.fromEntries(state.txns)).toEqual({ a: 12 });
       expect(state.files.size).toBe(12);
-      expect(await fresh.commitBatch({ appId: 'a', version: 12, rows: rows(0, 1), uuidTs })).toMatchObject({ status: 'skipped' });
+      expect(await fresh.commitBatch({ appId: 'a', version: 12, rows: rows(0, 1), uuidTs })).toMatchObject({
+        status: 'skipped',
+      });
       expect((await liveRows(fresh)).length).toBe(24);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalFolderStore } from '../src';
-import { checkpoints, compaction, discardContents, eventTablesRoundTrip, Fixture, racingWriters, schemaEvolution } from './support/scenarios';
+import {
+  checkpoints,
+  compaction,
+  discardContents,
+  eventTablesRoundTrip,
+  Fixture,
+  racingWriters,
+  schemaEvolution,
+} from './support/scenarios';
 
 jest.setTimeout(120_000);
 

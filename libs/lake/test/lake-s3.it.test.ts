@@ -1,7 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { S3Store } from '../src';
-import { checkpoints, compaction, discardContents, eventTablesRoundTrip, Fixture, racingWriters, schemaEvolution } from './support/scenarios';
+import {
+  checkpoints,
+  compaction,
+  discardContents,
+  eventTablesRoundTrip,
+  Fixture,
+  racingWriters,
+  schemaEvolution,
+} from './support/scenarios';
 
 jest.setTimeout(120_000);
 

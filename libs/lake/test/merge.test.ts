@@ -22,12 +22,16 @@ describe('users merge', () => {
   });
   it('keeps a stored row newer than the incoming one on top', () => {
     const stored = { id: 'u', received_at: '2026-11-22T05:00:00.000Z', plan: 'pro' };
-    expect(mergeRow(stored, { id: 'u', received_at: '2026-11-22T01:00:00.000Z', plan: 'free', email: 'e' }, 'received_at')).toEqual({
+    expect(
+      mergeRow(stored, { id: 'u', received_at: '2026-11-22T01:00:00.000Z', plan: 'free', email: 'e' }, 'received_at'),
+    ).toEqual({
       id: 'u',
       received_at: '2026-11-22T05:00:00.000Z',
       plan: 'pro',
       email: 'e',
     });
-    expect(mergeRow(stored, { id: 'u', received_at: '2026-11-22T06:00:00.000Z', plan: 'team' }, 'received_at').plan).toBe('team');
+    expect(
+      mergeRow(stored, { id: 'u', received_at: '2026-11-22T06:00:00.000Z', plan: 'team' }, 'received_at').plan,
+    ).toBe('team');
   });
 });

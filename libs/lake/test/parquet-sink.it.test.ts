@@ -23,7 +23,14 @@ print(json.dumps(out, default=str))
 `;
 
 function ev(i: number, day: string, properties: Record<string, unknown>): WarehouseEvent {
-  return { type: 'track', event: 'Order Completed', messageId: `m-${i}`, userId: 'u', receivedAt: `${day}T10:00:00.000Z`, properties };
+  return {
+    type: 'track',
+    event: 'Order Completed',
+    messageId: `m-${i}`,
+    userId: 'u',
+    receivedAt: `${day}T10:00:00.000Z`,
+    properties,
+  };
 }
 
 describe('Parquet sink (received_date partitions) read by DuckDB', () => {
@@ -32,18 +39,35 @@ describe('Parquet sink (received_date partitions) read by DuckDB', () => {
     try {
       const sink = new ParquetSink(new LocalFolderStore(dir), { root: 'pq' });
       const uuidTs = '2026-11-22T12:00:00.000Z';
-      const first = await sink.writeEvents([ev(1, '2026-11-21', { qty: 1, size: 'M' }), ev(2, '2026-11-22', { qty: 2, size: 'L' })], { appId: 'loader/0', version: 7, uuidTs });
+      const first = await sink.writeEvents(
+        [ev(1, '2026-11-21', { qty: 1, size: 'M' }), ev(2, '2026-11-22', { qty: 2, size: 'L' })],
+        { appId: 'loader/0', version: 7, uuidTs },
+      );
       expect(first).toMatchObject({ status: 'ok', existed: [] });
-      expect(first.created).toContain('pq/order_completed/received_date=2026-11-21/loader_0-00000000000000000007.parquet');
-      const replay = await sink.writeEvents([ev(1, '2026-11-21', { qty: 1, size: 'M' }), ev(2, '2026-11-22', { qty: 2, size: 'L' })], { appId: 'loader/0', version: 7, uuidTs });
+      expect(first.created).toContain(
+        'pq/order_completed/received_date=2026-11-21/loader_0-00000000000000000007.parquet',
+      );
+      const replay = await sink.writeEvents(
+        [ev(1, '2026-11-21', { qty: 1, size: 'M' }), ev(2, '2026-11-22', { qty: 2, size: 'L' })],
+        { appId: 'loader/0', version: 7, uuidTs },
+      );
       expect(replay.created).toEqual([]);
-      const second = await sink.writeEvents([ev(3, '2026-11-22', { qty: 2.5, size: 'S' }), ev(4, '2026-11-22', { qty: 'many' })], { appId: 'loader/0', version: 8, uuidTs });
+      const second = await sink.writeEvents(
+        [ev(3, '2026-11-22', { qty: 2.5, size: 'S' }), ev(4, '2026-11-22', { qty: 'many' })],
+        { appId: 'loader/0', version: 8, uuidTs },
+      );
       expect(second).toMatchObject({ status: 'ok', discards: 1 });
 
-      const out = await runPython<Record<string, { rows: number; dates: string[]; types: Record<string, string> }> & { m2: [number, string] }>(DUCK, [path.join(dir, 'pq')]);
+      const out = await runPython<
+        Record<string, { rows: number; dates: string[]; types: Record<string, string> }> & { m2: [number, string] }
+      >(DUCK, [path.join(dir, 'pq')]);
       expect(out.tracks).toMatchObject({ rows: 4, dates: ['2026-11-21', '2026-11-22'] });
       expect(out.order_completed!.rows).toBe(4);
-      expect(out.order_completed!.types).toMatchObject({ qty: 'DOUBLE', size: 'VARCHAR', received_at: 'TIMESTAMP WITH TIME ZONE' });
+      expect(out.order_completed!.types).toMatchObject({
+        qty: 'DOUBLE',
+        size: 'VARCHAR',
+        received_at: 'TIMESTAMP WITH TIME ZONE',
+      });
       expect(out.discards!.rows).toBe(1);
       expect(out.m2).toEqual([2, 'L']);
     } finally {

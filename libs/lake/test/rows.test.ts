@@ -77,7 +77,13 @@ describe('mapEvent', () => {
     expect(out.rows[1]!.row.id).toBe('m-1');
     expect(out.rows[1]!.row.plain).toBe(1);
     expect(out.discards).toEqual([
-      expect.objectContaining({ table_name: 'x', row_id: 'm-1', column_name: 'id', column_value: 'mine', uuid_ts: uuidTs }),
+      expect.objectContaining({
+        table_name: 'x',
+        row_id: 'm-1',
+        column_name: 'id',
+        column_value: 'mine',
+        uuid_ts: uuidTs,
+      }),
     ]);
   });
 
@@ -89,7 +95,14 @@ describe('mapEvent', () => {
       context: { traits: { name: 'Ann', plan: 'free' } },
     });
     expect(out.rows.map((r) => r.table)).toEqual(['identifies', 'users']);
-    expect(out.rows[0]!.row).toMatchObject({ id: 'm-1', user_id: 'u-1', email: 'a@b.c', plan: 'pro', name: 'Ann', context_traits_name: 'Ann' });
+    expect(out.rows[0]!.row).toMatchObject({
+      id: 'm-1',
+      user_id: 'u-1',
+      email: 'a@b.c',
+      plan: 'pro',
+      name: 'Ann',
+      context_traits_name: 'Ann',
+    });
     expect(out.rows[1]!.row).toEqual({
       id: 'u-1',
       received_at: '2026-11-22T01:00:02.000Z',
@@ -101,12 +114,23 @@ describe('mapEvent', () => {
   });
 
   it('gives an anonymous identify no users row', () => {
-    expect(rowsOf({ ...base, userId: null, type: 'identify', traits: { a: 1 } }).rows.map((r) => r.table)).toEqual(['identifies']);
+    expect(rowsOf({ ...base, userId: null, type: 'identify', traits: { a: 1 } }).rows.map((r) => r.table)).toEqual([
+      'identifies',
+    ]);
   });
 
   it('maps page and screen with name, category and properties', () => {
-    const page = rowsOf({ ...base, type: 'page', name: 'Home', category: 'Docs', properties: { title: 'T', path: '/' } });
-    expect(page.rows[0]).toEqual({ table: 'pages', row: expect.objectContaining({ name: 'Home', category: 'Docs', title: 'T', path: '/' }) });
+    const page = rowsOf({
+      ...base,
+      type: 'page',
+      name: 'Home',
+      category: 'Docs',
+      properties: { title: 'T', path: '/' },
+    });
+    expect(page.rows[0]).toEqual({
+      table: 'pages',
+      row: expect.objectContaining({ name: 'Home', category: 'Docs', title: 'T', path: '/' }),
+    });
     const screen = rowsOf({ ...base, type: 'screen', properties: { name: 'Main' } });
     expect(screen.rows[0]).toEqual({ table: 'screens', row: expect.objectContaining({ name: 'Main' }) });
   });
@@ -124,7 +148,10 @@ describe('mapEvent', () => {
 
   it('stringifies numeric ids and rejects unknown types', () => {
     expect(rowsOf({ ...base, type: 'alias', userId: 42 }).rows[0]!.row.user_id).toBe('42');
-    expect(mapEvent({ ...base, type: 'bogus' }, { uuidTs })).toEqual({ ok: false, reason: 'unsupported event type "bogus"' });
+    expect(mapEvent({ ...base, type: 'bogus' }, { uuidTs })).toEqual({
+      ok: false,
+      reason: 'unsupported event type "bogus"',
+    });
   });
 });
 

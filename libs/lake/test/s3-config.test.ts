@@ -22,7 +22,9 @@ describe('S3 store config', () => {
   });
   it('rejects a missing bucket and a half-given credential', () => {
     expect(() => buildConfig('test', s3StoreConfigSchema, readS3Env, {})).toThrow(/bucket/);
-    expect(() => buildConfig('test', s3StoreConfigSchema, readS3Env, { S3_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'id' })).toThrow(/secretAccessKey/);
+    expect(() =>
+      buildConfig('test', s3StoreConfigSchema, readS3Env, { S3_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'id' }),
+    ).toThrow(/secretAccessKey/);
   });
   it('names its location as a URL', () => {
     expect(new S3Store({ bucket: 'b', prefix: '/p/q/', region: 'eu-west-1' }).url).toBe('s3://b/p/q');

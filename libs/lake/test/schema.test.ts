@@ -43,7 +43,15 @@ describe('evolveSchema', () => {
       { id: 'b', extra: 2.5 },
     ];
     const out = evolveSchema({}, rows, opts);
-    expect(out.newSchema).toEqual({ id: 'string', received_at: 'timestamp', n: 'int', ok: 'boolean', when: 'timestamp', s: 'string', extra: 'float' });
+    expect(out.newSchema).toEqual({
+      id: 'string',
+      received_at: 'timestamp',
+      n: 'int',
+      ok: 'boolean',
+      when: 'timestamp',
+      s: 'string',
+      extra: 'float',
+    });
     expect(out.schemaChanges.map((c) => c.column)).toEqual(['id', 'received_at', 'n', 'ok', 'when', 's', 'extra']);
     expect(out.coercedRows[0]!.received_at).toBe('2026-11-22T01:00:00.000Z');
     expect(out.discards).toEqual([]);
@@ -81,8 +89,24 @@ describe('evolveSchema', () => {
     );
     expect(out.coercedRows).toEqual([{ id: 'r1', received_at: '2026-11-22T01:00:00.000Z', keep: 'k' }]);
     expect(out.discards).toEqual([
-      { table_name: 't', row_id: 'r1', column_name: 'n', column_value: 'many', received_at: '2026-11-22T01:00:00.000Z', uuid_ts: opts.uuidTs, reason: 'cannot coerce string to int' },
-      { table_name: 't', row_id: 'r1', column_name: 'b', column_value: 'yes', received_at: '2026-11-22T01:00:00.000Z', uuid_ts: opts.uuidTs, reason: 'cannot coerce string to boolean' },
+      {
+        table_name: 't',
+        row_id: 'r1',
+        column_name: 'n',
+        column_value: 'many',
+        received_at: '2026-11-22T01:00:00.000Z',
+        uuid_ts: opts.uuidTs,
+        reason: 'cannot coerce string to int',
+      },
+      {
+        table_name: 't',
+        row_id: 'r1',
+        column_name: 'b',
+        column_value: 'yes',
+        received_at: '2026-11-22T01:00:00.000Z',
+        uuid_ts: opts.uuidTs,
+        reason: 'cannot coerce string to boolean',
+      },
     ]);
   });
 
@@ -98,7 +122,11 @@ describe('evolveSchema', () => {
     const out = evolveSchema({ a: 'string' }, [row], { ...opts, maxColumns: 5 });
     expect(Object.keys(out.newSchema)).toEqual(['a', 'id', 'c0', 'c1', 'c2']);
     expect(out.discards).toHaveLength(7);
-    expect(out.discards[0]).toMatchObject({ column_name: 'c3', column_value: '3', reason: 'column limit of 5 reached for table t' });
+    expect(out.discards[0]).toMatchObject({
+      column_name: 'c3',
+      column_value: '3',
+      reason: 'column limit of 5 reached for table t',
+    });
     expect(out.coercedRows[0]).toEqual({ id: 'r', c0: 0, c1: 1, c2: 2 });
   });
 

@@ -32,7 +32,9 @@ describe('LocalFolderStore', () => {
 
   it('lets exactly one of many concurrent putIfAbsent calls create a key', async () => {
     const store = new LocalFolderStore(dir);
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => store.putIfAbsent('k/0.json', bytes(`w${i}`))));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.putIfAbsent('k/0.json', bytes(`w${i}`))),
+    );
     expect(results.filter((r) => r === 'created')).toHaveLength(1);
     const winner = results.indexOf('created');
     expect(text(await store.get('k/0.json'))).toBe(`w${winner}`);

@@ -37,7 +37,8 @@ export function evaluateConsent(event: SluiceEvent, destination: ConsentDestinat
   const ctx = isRecord(event.context) ? event.context : undefined;
   const rudder = ctx && isRecord(ctx.consentManagement) ? ctx.consentManagement : undefined;
   const segmentConsent = ctx && isRecord(ctx.consent) ? ctx.consent : undefined;
-  const prefs = segmentConsent && isRecord(segmentConsent.categoryPreferences) ? segmentConsent.categoryPreferences : undefined;
+  const prefs =
+    segmentConsent && isRecord(segmentConsent.categoryPreferences) ? segmentConsent.categoryPreferences : undefined;
   if (!rudder && !prefs) return { allowed: true, basis: 'no-consent-data' };
 
   if (rudder) {
@@ -45,9 +46,12 @@ export function evaluateConsent(event: SluiceEvent, destination: ConsentDestinat
     const allowedList = stringList(rudder.allowedConsentIds);
     const allowed = allowedList ? new Set(allowedList) : undefined;
     const granted = (c: string) => !denied.has(c) && (allowed === undefined || allowed.has(c));
-    const eventStrategy = typeof rudder.resolutionStrategy === 'string' ? rudder.resolutionStrategy.toLowerCase() : undefined;
+    const eventStrategy =
+      typeof rudder.resolutionStrategy === 'string' ? rudder.resolutionStrategy.toLowerCase() : undefined;
     const strategy =
-      eventStrategy === 'and' || eventStrategy === 'or' ? eventStrategy : (destination.consentResolutionStrategy ?? 'and');
+      eventStrategy === 'and' || eventStrategy === 'or'
+        ? eventStrategy
+        : (destination.consentResolutionStrategy ?? 'and');
     const missing = categories.filter((c) => !granted(c));
     const ok = strategy === 'and' ? missing.length === 0 : missing.length < categories.length;
     if (!ok) return { allowed: false, framework: 'rudderstack', missing };

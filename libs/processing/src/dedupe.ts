@@ -96,8 +96,14 @@ for (let i = 0; i < 256; i++) HEX_BYTE.push((i < 16 ? '0' : '') + i.toString(16)
 function hex(hi: number, lo: number): string {
   const b = HEX_BYTE;
   return (
-    b[(hi >>> 24) & 255] + b[(hi >>> 16) & 255] + b[(hi >>> 8) & 255] + b[hi & 255] +
-    b[(lo >>> 24) & 255] + b[(lo >>> 16) & 255] + b[(lo >>> 8) & 255] + b[lo & 255]
+    b[(hi >>> 24) & 255] +
+    b[(hi >>> 16) & 255] +
+    b[(hi >>> 8) & 255] +
+    b[hi & 255] +
+    b[(lo >>> 24) & 255] +
+    b[(lo >>> 16) & 255] +
+    b[(lo >>> 8) & 255] +
+    b[lo & 255]
   );
 }
 

@@ -20,7 +20,14 @@ export type DestinationPlan =
       /** The options object given for this destination in `integrations`, if any. */
       integrationOptions?: Record<string, unknown>;
     }
-  | { kind: 'filtered'; destinationId: string; destinationType: string; lake: boolean; reason: FilterReason; detail: string };
+  | {
+      kind: 'filtered';
+      destinationId: string;
+      destinationType: string;
+      lake: boolean;
+      reason: FilterReason;
+      detail: string;
+    };
 
 export type FanOutPlan =
   | {
@@ -63,8 +70,15 @@ export function planFanOut(
   opts: FanOutOptions = {},
 ): FanOutPlan {
   const source = snapshot.sourceById.get(sourceId);
-  if (!source) return { kind: 'drop', reason: 'unknown-source', detail: `source "${sourceId}" is not in the workspace`, violations: [] };
-  if (!source.enabled) return { kind: 'drop', reason: 'source-disabled', detail: `source "${sourceId}" is disabled`, violations: [] };
+  if (!source)
+    return {
+      kind: 'drop',
+      reason: 'unknown-source',
+      detail: `source "${sourceId}" is not in the workspace`,
+      violations: [],
+    };
+  if (!source.enabled)
+    return { kind: 'drop', reason: 'source-disabled', detail: `source "${sourceId}" is disabled`, violations: [] };
 
   const suppression = checkSuppression(event, snapshot);
   if (suppression.kind === 'drop') {
@@ -103,7 +117,12 @@ export function planFanOut(
     }
     const integrations = evaluateIntegrations(current, resolved);
     if (!integrations.allowed) {
-      destinations.push({ ...base, kind: 'filtered', reason: 'integrations', detail: `integrations.${integrations.matchedKey} is false` });
+      destinations.push({
+        ...base,
+        kind: 'filtered',
+        reason: 'integrations',
+        detail: `integrations.${integrations.matchedKey} is false`,
+      });
       continue;
     }
     const filter = evaluateEventFilters(current, dest.eventFilters);

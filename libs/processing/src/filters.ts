@@ -3,8 +3,7 @@ import type { DeepReadonly, EventFilters } from '@sluice/workspace';
 import { eventName, isRecord, SluiceEvent } from './event';
 
 export type SuppressionDecision =
-  | { kind: 'ok' }
-  | { kind: 'drop'; reason: 'suppressed'; matched: 'userId' | 'anonymousId' };
+  { kind: 'ok' } | { kind: 'drop'; reason: 'suppressed'; matched: 'userId' | 'anonymousId' };
 
 export interface SuppressionList {
   readonly suppressedUserIds: ReadonlySet<string>;
@@ -27,8 +26,7 @@ export function checkSuppression(event: SluiceEvent, list: SuppressionList): Sup
 }
 
 export type IntegrationsDecision =
-  | { allowed: true; matchedKey?: string; options?: Record<string, unknown> }
-  | { allowed: false; matchedKey: string };
+  { allowed: true; matchedKey?: string; options?: Record<string, unknown> } | { allowed: false; matchedKey: string };
 
 export interface IntegrationsDestination {
   /** Normalized names (see normalizeIntegrationName): the destination's name, its type's display name and aliases. */
@@ -66,8 +64,7 @@ export function evaluateIntegrations(event: SluiceEvent, destination: Integratio
 }
 
 export type FilterDecision =
-  | { allowed: true }
-  | { allowed: false; rule: 'deny-type' | 'deny-event' | 'allow-type' | 'allow-event' };
+  { allowed: true } | { allowed: false; rule: 'deny-type' | 'deny-event' | 'allow-type' | 'allow-event' };
 
 /**
  * Destination event filters. Deny wins: an event whose type is in
@@ -77,7 +74,10 @@ export type FilterDecision =
  * without a name (identify, group, alias) are not subject to it. Names match
  * exactly (trimmed), types ignoring case.
  */
-export function evaluateEventFilters(event: SluiceEvent, filters: DeepReadonly<EventFilters> | undefined): FilterDecision {
+export function evaluateEventFilters(
+  event: SluiceEvent,
+  filters: DeepReadonly<EventFilters> | undefined,
+): FilterDecision {
   if (!filters) return { allowed: true };
   const type = typeof event.type === 'string' ? event.type.toLowerCase() : '';
   const name = eventName(event)?.trim();
@@ -88,7 +88,8 @@ export function evaluateEventFilters(event: SluiceEvent, filters: DeepReadonly<E
     return { allowed: false, rule: 'allow-type' };
   }
   if (allow?.events && allow.events.length > 0 && (type === 'track' || type === 'page' || type === 'screen')) {
-    if (name === undefined || !allow.events.some((e) => e.trim() === name)) return { allowed: false, rule: 'allow-event' };
+    if (name === undefined || !allow.events.some((e) => e.trim() === name))
+      return { allowed: false, rule: 'allow-event' };
   }
   return { allowed: true };
 }

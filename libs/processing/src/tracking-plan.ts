@@ -6,11 +6,7 @@ import { identifyTraits, isRecord, SluiceEvent } from './event';
 
 /** RudderStack's violation type names, so dashboards built for it read Sluice's too. */
 export type ViolationType =
-  | 'Unplanned-Event'
-  | 'Additional-Properties'
-  | 'Required-Missing'
-  | 'Datatype-Mismatch'
-  | 'Unknown-Violation';
+  'Unplanned-Event' | 'Additional-Properties' | 'Required-Missing' | 'Datatype-Mismatch' | 'Unknown-Violation';
 
 export interface Violation {
   type: ViolationType;
@@ -188,7 +184,9 @@ export function applyTrackingPlan(
 
   const violations = validate && !validate(data) ? (validate.errors ?? []).map((e) => toViolation(e, root)) : [];
   const drop = violations.some((v) =>
-    v.type === 'Additional-Properties' ? settings.unplannedProperties === 'drop' : settings.anyOtherViolation === 'drop',
+    v.type === 'Additional-Properties'
+      ? settings.unplannedProperties === 'drop'
+      : settings.anyOtherViolation === 'drop',
   );
   const report: TrackingPlanReport = {
     planId: plan.id,

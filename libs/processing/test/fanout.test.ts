@@ -9,7 +9,13 @@ function snapshot(extra: Record<string, unknown> = {}): WorkspaceSnapshot {
     ],
     destinations: [
       { id: 'lake', name: 'Lake', type: 'delta', config: { location: '/tmp/lake' } },
-      { id: 'hook', name: 'Orders hook', type: 'webhook', config: { url: 'http://127.0.0.1:9/h' }, eventFilters: { allow: { types: ['track'] } } },
+      {
+        id: 'hook',
+        name: 'Orders hook',
+        type: 'webhook',
+        config: { url: 'http://127.0.0.1:9/h' },
+        eventFilters: { allow: { types: ['track'] } },
+      },
       { id: 'amp', name: 'Amp', type: 'amplitude', config: { apiKey: 'k' }, consentCategories: ['analytics'] },
       { id: 'paused', name: 'Paused', type: 'webhook', enabled: false, config: { url: 'http://127.0.0.1:9/p' } },
     ],
@@ -63,9 +69,16 @@ describe('planFanOut', () => {
     });
     const plan = planFanOut(ev, snapshot(), 'web');
     if (plan.kind !== 'ok') throw new Error('expected ok');
-    expect(plan.destinations.find((d) => d.destinationId === 'amp')).toMatchObject({ kind: 'filtered', reason: 'integrations' });
+    expect(plan.destinations.find((d) => d.destinationId === 'amp')).toMatchObject({
+      kind: 'filtered',
+      reason: 'integrations',
+    });
 
-    const consentOnly = planFanOut(track({ context: { consent: { categoryPreferences: { analytics: false } } } }), snapshot(), 'web');
+    const consentOnly = planFanOut(
+      track({ context: { consent: { categoryPreferences: { analytics: false } } } }),
+      snapshot(),
+      'web',
+    );
     if (consentOnly.kind !== 'ok') throw new Error('expected ok');
     expect(consentOnly.destinations.find((d) => d.destinationId === 'amp')).toMatchObject({
       kind: 'filtered',
@@ -73,9 +86,17 @@ describe('planFanOut', () => {
       detail: 'segment: no consent for analytics',
     });
 
-    const identify = planFanOut({ type: 'identify', messageId: 'm-2', anonymousId: 'a-1', userId: 'u-1' }, snapshot(), 'web');
+    const identify = planFanOut(
+      { type: 'identify', messageId: 'm-2', anonymousId: 'a-1', userId: 'u-1' },
+      snapshot(),
+      'web',
+    );
     if (identify.kind !== 'ok') throw new Error('expected ok');
-    expect(identify.destinations.find((d) => d.destinationId === 'hook')).toMatchObject({ kind: 'filtered', reason: 'filter', detail: 'allow-type' });
+    expect(identify.destinations.find((d) => d.destinationId === 'hook')).toMatchObject({
+      kind: 'filtered',
+      reason: 'filter',
+      detail: 'allow-type',
+    });
     expect(identify.identityEdges).toHaveLength(1);
 
     const lakeOff = planFanOut(track({ integrations: { All: false, Amp: { x: 1 } } }), snapshot(), 'web');
@@ -87,7 +108,10 @@ describe('planFanOut', () => {
   });
 
   it('drops suppressed users, unknown and disabled sources entirely', () => {
-    expect(planFanOut(track({ userId: 'gone' }), snapshot(), 'web')).toMatchObject({ kind: 'drop', reason: 'suppressed' });
+    expect(planFanOut(track({ userId: 'gone' }), snapshot(), 'web')).toMatchObject({
+      kind: 'drop',
+      reason: 'suppressed',
+    });
     expect(planFanOut(track(), snapshot(), 'nope')).toMatchObject({ kind: 'drop', reason: 'unknown-source' });
     expect(planFanOut(track(), snapshot(), 'off')).toMatchObject({ kind: 'drop', reason: 'source-disabled' });
   });
@@ -99,7 +123,13 @@ describe('planFanOut', () => {
           id: 'tp',
           version: 2,
           sourceIds: ['web'],
-          rules: { events: { 'Order Completed': { properties: { properties: { order_id: { type: 'string' } }, required: ['order_id'] } } } },
+          rules: {
+            events: {
+              'Order Completed': {
+                properties: { properties: { order_id: { type: 'string' } }, required: ['order_id'] },
+              },
+            },
+          },
           settings: { allowUnplannedEvents: false, anyOtherViolation: 'forward', unplannedProperties: 'forward' },
         },
       ],
@@ -112,7 +142,11 @@ describe('planFanOut', () => {
     expect((ok.destinations[0] as { event: SluiceEvent }).event).toBe(ok.processed.event);
 
     const unplanned = planFanOut(track({ event: 'Other' }), snap, 'web', { compiler });
-    expect(unplanned).toMatchObject({ kind: 'drop', reason: 'tracking-plan', trackingPlan: { rule: '(unplanned)', action: 'drop' } });
+    expect(unplanned).toMatchObject({
+      kind: 'drop',
+      reason: 'tracking-plan',
+      trackingPlan: { rule: '(unplanned)', action: 'drop' },
+    });
   });
 
   it('never mutates the input event', () => {

@@ -4,7 +4,11 @@ import { normalizeIntegrationName } from '@sluice/workspace';
 describe('checkSuppression', () => {
   const list = { suppressedUserIds: new Set(['u-1']), suppressedAnonymousIds: new Set(['a-1']) };
   it('drops events of suppressed users by userId, anonymousId or alias previousId', () => {
-    expect(checkSuppression({ type: 'track', userId: 'u-1' }, list)).toEqual({ kind: 'drop', reason: 'suppressed', matched: 'userId' });
+    expect(checkSuppression({ type: 'track', userId: 'u-1' }, list)).toEqual({
+      kind: 'drop',
+      reason: 'suppressed',
+      matched: 'userId',
+    });
     expect(checkSuppression({ type: 'page', anonymousId: 'a-1', userId: 'u-2' }, list)).toEqual({
       kind: 'drop',
       reason: 'suppressed',
@@ -18,7 +22,9 @@ describe('checkSuppression', () => {
 });
 
 describe('evaluateIntegrations', () => {
-  const amplitude = { integrationNames: ['Product analytics', 'amplitude', 'Amplitude', 'AM'].map(normalizeIntegrationName) };
+  const amplitude = {
+    integrationNames: ['Product analytics', 'amplitude', 'Amplitude', 'AM'].map(normalizeIntegrationName),
+  };
   const ga4 = { integrationNames: ['Marketing GA', 'ga4', 'Google Analytics 4', 'GA4'].map(normalizeIntegrationName) };
   const ev = (integrations?: Record<string, unknown>): SluiceEvent => ({ type: 'track', event: 'e', integrations });
 
@@ -27,13 +33,19 @@ describe('evaluateIntegrations', () => {
     expect(evaluateIntegrations(ev({ Mixpanel: false }), amplitude)).toEqual({ allowed: true });
   });
   it('"Name": false excludes, by type display name or destination name, ignoring case', () => {
-    expect(evaluateIntegrations(ev({ amplitude: false }), amplitude)).toEqual({ allowed: false, matchedKey: 'amplitude' });
+    expect(evaluateIntegrations(ev({ amplitude: false }), amplitude)).toEqual({
+      allowed: false,
+      matchedKey: 'amplitude',
+    });
     expect(evaluateIntegrations(ev({ 'google analytics 4': false }), ga4).allowed).toBe(false);
     expect(evaluateIntegrations(ev({ 'PRODUCT ANALYTICS': false }), amplitude).allowed).toBe(false);
   });
   it('All: false excludes everything not named, true or an object includes', () => {
     expect(evaluateIntegrations(ev({ All: false }), amplitude)).toEqual({ allowed: false, matchedKey: 'All' });
-    expect(evaluateIntegrations(ev({ All: false, Amplitude: true }), amplitude)).toEqual({ allowed: true, matchedKey: 'Amplitude' });
+    expect(evaluateIntegrations(ev({ All: false, Amplitude: true }), amplitude)).toEqual({
+      allowed: true,
+      matchedKey: 'Amplitude',
+    });
     expect(evaluateIntegrations(ev({ All: false, Amplitude: { session_id: 42 } }), amplitude)).toEqual({
       allowed: true,
       matchedKey: 'Amplitude',

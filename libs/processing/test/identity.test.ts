@@ -3,7 +3,13 @@ import { identityEdges } from '../src';
 describe('identityEdges', () => {
   it('identify links anonymousId and userId', () => {
     const edges = identityEdges(
-      { type: 'identify', messageId: 'm1', anonymousId: 'anon-1', userId: 'user-1', timestamp: '2026-11-22T01:02:03.000Z' },
+      {
+        type: 'identify',
+        messageId: 'm1',
+        anonymousId: 'anon-1',
+        userId: 'user-1',
+        timestamp: '2026-11-22T01:02:03.000Z',
+      },
       'web',
       0,
     );
@@ -21,7 +27,11 @@ describe('identityEdges', () => {
   });
 
   it('alias links previousId and userId', () => {
-    const edges = identityEdges({ type: 'alias', messageId: 'm2', previousId: 'old', userId: 'new', receivedAt: '2026-11-22T00:00:00Z' }, 'app', 0);
+    const edges = identityEdges(
+      { type: 'alias', messageId: 'm2', previousId: 'old', userId: 'new', receivedAt: '2026-11-22T00:00:00Z' },
+      'app',
+      0,
+    );
     expect(edges).toEqual([
       {
         leftType: 'user_id',
@@ -43,7 +53,11 @@ describe('identityEdges', () => {
   });
 
   it('falls back to the processing time', () => {
-    const [edge] = identityEdges({ type: 'identify', anonymousId: 'a', userId: 7 as unknown as string }, 's', Date.UTC(2026, 0, 1));
+    const [edge] = identityEdges(
+      { type: 'identify', anonymousId: 'a', userId: 7 as unknown as string },
+      's',
+      Date.UTC(2026, 0, 1),
+    );
     expect(edge.observedAt).toBe('2026-01-01T00:00:00.000Z');
     expect(edge.rightValue).toBe('7');
   });

@@ -11,14 +11,20 @@ function plan(settings: Partial<TrackingPlan['settings']> = {}): TrackingPlan {
         'Order Completed': {
           properties: {
             type: 'object',
-            properties: { order_id: { type: 'string' }, revenue: { type: 'number' }, currency: { type: 'string', enum: ['EUR', 'USD'] } },
+            properties: {
+              order_id: { type: 'string' },
+              revenue: { type: 'number' },
+              currency: { type: 'string', enum: ['EUR', 'USD'] },
+            },
             required: ['order_id', 'revenue'],
           },
         },
         'Free Form': { properties: { type: 'object', additionalProperties: true } },
         'No Schema': {},
       },
-      identify: { traits: { type: 'object', properties: { email: { type: 'string', format: 'email' } }, required: ['email'] } },
+      identify: {
+        traits: { type: 'object', properties: { email: { type: 'string', format: 'email' } }, required: ['email'] },
+      },
     },
     settings: { allowUnplannedEvents: true, unplannedProperties: 'forward', anyOtherViolation: 'forward', ...settings },
   };
@@ -50,11 +56,27 @@ describe('applyTrackingPlan', () => {
     const out = applyTrackingPlan(order({ revenue: 'ten', currency: 'GBP', coupon: 'X' }), plan(), compiler);
     expect(out.kind).toBe('ok');
     if (out.kind !== 'ok') return;
-    const errors = out.event.context?.violationErrors as { type: string; message: string; meta: Record<string, unknown> }[];
-    expect(errors.map((e) => e.type).sort()).toEqual(['Additional-Properties', 'Datatype-Mismatch', 'Required-Missing', 'Unknown-Violation']);
-    expect(errors.find((e) => e.type === 'Required-Missing')?.message).toBe("properties must have required property 'order_id'");
-    expect(errors.find((e) => e.type === 'Additional-Properties')?.message).toBe('properties.coupon is not in the tracking plan');
-    expect(errors.find((e) => e.type === 'Datatype-Mismatch')?.meta).toMatchObject({ instancePath: '/revenue', keyword: 'type' });
+    const errors = out.event.context?.violationErrors as {
+      type: string;
+      message: string;
+      meta: Record<string, unknown>;
+    }[];
+    expect(errors.map((e) => e.type).sort()).toEqual([
+      'Additional-Properties',
+      'Datatype-Mismatch',
+      'Required-Missing',
+      'Unknown-Violation',
+    ]);
+    expect(errors.find((e) => e.type === 'Required-Missing')?.message).toBe(
+      "properties must have required property 'order_id'",
+    );
+    expect(errors.find((e) => e.type === 'Additional-Properties')?.message).toBe(
+      'properties.coupon is not in the tracking plan',
+    );
+    expect(errors.find((e) => e.type === 'Datatype-Mismatch')?.meta).toMatchObject({
+      instancePath: '/revenue',
+      keyword: 'type',
+    });
     expect(out.report?.violationCounts).toEqual({
       'Required-Missing': 1,
       'Datatype-Mismatch': 1,
@@ -66,7 +88,11 @@ describe('applyTrackingPlan', () => {
 
   it('drops on violations when anyOtherViolation is drop', () => {
     const out = applyTrackingPlan(order({ order_id: 'o1' }), plan({ anyOtherViolation: 'drop' }), compiler);
-    expect(out).toMatchObject({ kind: 'drop', reason: 'tracking-plan', report: { action: 'drop', status: 'violations' } });
+    expect(out).toMatchObject({
+      kind: 'drop',
+      reason: 'tracking-plan',
+      report: { action: 'drop', status: 'violations' },
+    });
   });
 
   it('unplanned properties follow their own setting', () => {
@@ -75,7 +101,10 @@ describe('applyTrackingPlan', () => {
     expect(applyTrackingPlan(ev, plan({ anyOtherViolation: 'drop' }), compiler).kind).toBe('ok');
     // Open schemas have no unplanned properties.
     const free: SluiceEvent = { type: 'track', event: 'Free Form', properties: { anything: 1 } };
-    expect(applyTrackingPlan(free, plan({ unplannedProperties: 'drop' }), compiler)).toMatchObject({ kind: 'ok', violations: [] });
+    expect(applyTrackingPlan(free, plan({ unplannedProperties: 'drop' }), compiler)).toMatchObject({
+      kind: 'ok',
+      violations: [],
+    });
   });
 
   it('unplanned events are forwarded with a violation when allowed, dropped when not', () => {
@@ -101,7 +130,9 @@ describe('applyTrackingPlan', () => {
   });
 
   it('events with a rule but no schema, and other types, pass', () => {
-    expect(applyTrackingPlan({ type: 'track', event: 'No Schema', properties: { x: 1 } }, plan(), compiler).violations).toEqual([]);
+    expect(
+      applyTrackingPlan({ type: 'track', event: 'No Schema', properties: { x: 1 } }, plan(), compiler).violations,
+    ).toEqual([]);
     const page = applyTrackingPlan({ type: 'page', name: 'Home' }, plan(), compiler);
     expect(page).toMatchObject({ kind: 'ok', report: undefined });
   });

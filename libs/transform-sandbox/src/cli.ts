@@ -22,7 +22,7 @@ export interface CliArgs {
 
 export const USAGE =
   'usage: sluice-transform <transformation.js> <events.json> [--lib name=file.js]... ' +
-  "[--metadata '{\"sourceId\":\"web\"}'] [--time-limit ms] [--memory-limit MB]";
+  '[--metadata \'{"sourceId":"web"}\'] [--time-limit ms] [--memory-limit MB]';
 
 export function parseCliArgs(argv: readonly string[]): CliArgs | { error: string } {
   const positional: string[] = [];
@@ -44,7 +44,8 @@ export function parseCliArgs(argv: readonly string[]): CliArgs | { error: string
         libraries.push({ name: v.slice(0, eq), file: v.slice(eq + 1) });
       } else if (arg === '--metadata') {
         const parsed: unknown = JSON.parse(value());
-        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return { error: '--metadata must be a JSON object' };
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+          return { error: '--metadata must be a JSON object' };
         metadata = parsed as Record<string, unknown>;
       } else if (arg === '--time-limit') {
         options.timeLimitMs = Number(value());

@@ -10,11 +10,19 @@ import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
 import type { QuickJSSyncVariant } from '@jitl/quickjs-ffi-types';
 import { prelude } from './prelude';
 
-import { BatchTransformResult, EventTransformResult, JsonEvent, SANDBOX_DEFAULTS, SandboxOptions, TransformationCode } from './types';
+import {
+  BatchTransformResult,
+  EventTransformResult,
+  JsonEvent,
+  SANDBOX_DEFAULTS,
+  SandboxOptions,
+  TransformationCode,
+} from './types';
 
 const USER_MODULE = '__sluice_transformation__';
 /** `import x from`, `import {`, `import * as`, `import "m"`, `export function|const|default|{|*...` at a statement start. */
-const ESM_SYNTAX = /(^|[;}\n])\s*(import\s*([\w$]+\s*(,|from)|\{|\*|["'])|export\s+(default\b|function\b|async\b|const\b|let\b|var\b|class\b|\{|\*))/;
+const ESM_SYNTAX =
+  /(^|[;}\n])\s*(import\s*([\w$]+\s*(,|from)|\{|\*|["'])|export\s+(default\b|function\b|async\b|const\b|let\b|var\b|class\b|\{|\*))/;
 
 /**
  * The release build of QuickJS as a separate .wasm file. The variant's own
@@ -33,8 +41,9 @@ const variant: QuickJSSyncVariant = {
 
 const WASM_PAGE = 64 * 1024;
 /** lib ES2022 has no WebAssembly types; the one constructor used here. */
-const WasmMemory = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => object } })
-  .WebAssembly.Memory;
+const WasmMemory = (
+  globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number; maximum: number }) => object } }
+).WebAssembly.Memory;
 /** What QuickJS itself needs besides the user's heap (its own structures, the batch as JSON). */
 const WASM_HEADROOM_BYTES = 64 * 1024 * 1024;
 
@@ -160,7 +169,8 @@ export class QuickJsEngine {
     while (start < events.length) {
       if (!this.live) {
         const message = `transformation ${this.transformation.id} could not be loaded: ${this.loadError ?? 'unknown error'}`;
-        for (let i = start; i < events.length; i++) results[i] = { kind: 'error', cause: 'load', message, retriable: false };
+        for (let i = start; i < events.length; i++)
+          results[i] = { kind: 'error', cause: 'load', message, retriable: false };
         break;
       }
       const slice = start === 0 ? events : events.slice(start);
@@ -181,10 +191,14 @@ export class QuickJsEngine {
         logs.push(...this.readLogs());
         done.forEach((r, i) => (results[start + i] = r));
         const failed = start + done.length;
-        const limit = err.limit === 'timeout' ? `time limit of ${this.opts.timeLimitMs} ms` : `memory limit of ${this.opts.memoryLimitBytes} bytes`;
+        const limit =
+          err.limit === 'timeout'
+            ? `time limit of ${this.opts.timeLimitMs} ms`
+            : `memory limit of ${this.opts.memoryLimitBytes} bytes`;
         const message = `transformation ${this.transformation.id} exceeded its ${limit} (${err.message})`;
         if (this.live.mode === 'batch') {
-          for (let i = start; i < events.length; i++) results[i] = { kind: 'error', cause: err.limit, message, retriable: false };
+          for (let i = start; i < events.length; i++)
+            results[i] = { kind: 'error', cause: err.limit, message, retriable: false };
           start = events.length;
         } else {
           results[failed] = { kind: 'error', cause: err.limit, message, retriable: false };
@@ -195,7 +209,8 @@ export class QuickJsEngine {
         this.onAttempt?.();
         if (start < events.length && restarts > this.opts.maxRestartsPerBatch) {
           const skipped = `not run: transformation ${this.transformation.id} failed ${restarts} times in this batch`;
-          for (let i = start; i < events.length; i++) results[i] = { kind: 'error', cause: 'skipped', message: skipped, retriable: false };
+          for (let i = start; i < events.length; i++)
+            results[i] = { kind: 'error', cause: 'skipped', message: skipped, retriable: false };
           break;
         }
       }
@@ -247,7 +262,10 @@ export class QuickJsEngine {
     runtime.setModuleLoader((name) => {
       if (name === USER_MODULE && userIsEsm) return code;
       const lib = libByName.get(name);
-      if (lib === undefined) return { error: new Error(`Cannot find module '${name}': only the transformation's libraries can be imported`) };
+      if (lib === undefined)
+        return {
+          error: new Error(`Cannot find module '${name}': only the transformation's libraries can be imported`),
+        };
       if (isEsm(lib)) return lib;
       // A CommonJS library imported with `import`: its exports as named exports, the whole object as default.
       const keys = (cjsKeys.get(name) ?? []).filter((k) => /^[A-Za-z_$][\w$]*$/.test(k) && k !== 'default');
@@ -287,7 +305,12 @@ export class QuickJsEngine {
         );
       }
       if (userIsEsm) {
-        this.evalModule(vm, runtime, `import * as u from "${USER_MODULE}"; globalThis.__sluice.install(u);`, `${id}.js`);
+        this.evalModule(
+          vm,
+          runtime,
+          `import * as u from "${USER_MODULE}"; globalThis.__sluice.install(u);`,
+          `${id}.js`,
+        );
       } else {
         this.callHelper(vm, 'loadScript', [code]);
       }
@@ -305,7 +328,11 @@ export class QuickJsEngine {
       this.live = { module, runtime, vm, run, progress, takeLogs, mode: check };
       this.loadError = undefined;
     } catch (err) {
-      fail(err instanceof Fatal ? `${err.limit === 'timeout' ? 'loading took longer than the time limit' : 'loading ran out of memory'}` : (err as Error).message);
+      fail(
+        err instanceof Fatal
+          ? `${err.limit === 'timeout' ? 'loading took longer than the time limit' : 'loading ran out of memory'}`
+          : (err as Error).message,
+      );
     } finally {
       this.deadline = Number.POSITIVE_INFINITY;
     }
@@ -376,7 +403,9 @@ export class QuickJsEngine {
   private runOnce(
     events: ReadonlyArray<JsonEvent>,
     metadata: Record<string, unknown>,
-  ): { kind: 'event'; results: EventTransformResult[]; logs: string[] } | { kind: 'batch'; batch: JsonEvent[] | null; logs: string[] } {
+  ):
+    | { kind: 'event'; results: EventTransformResult[]; logs: string[] }
+    | { kind: 'batch'; batch: JsonEvent[] | null; logs: string[] } {
     const live = this.live as Live;
     const { vm, runtime } = live;
     const input = vm.newString(JSON.stringify({ events, metadata }));
@@ -417,7 +446,8 @@ export class QuickJsEngine {
       this.deadline = Number.POSITIVE_INFINITY;
     }
     const logs = this.readLogs();
-    if (live.mode === 'batch') return { kind: 'batch', batch: (JSON.parse(text) as { batch: JsonEvent[] | null }).batch, logs };
+    if (live.mode === 'batch')
+      return { kind: 'batch', batch: (JSON.parse(text) as { batch: JsonEvent[] | null }).batch, logs };
     return { kind: 'event', results: (JSON.parse(text) as WireResult[]).map(fromWire), logs };
   }
 
@@ -483,9 +513,11 @@ function fromWire(w: WireResult): EventTransformResult {
   if (w.k === 'drop') return { kind: 'drop' };
   return {
     kind: 'error',
-    cause: w.m.startsWith('transformEvent must return') || w.m.startsWith('the returned event') ? 'invalid-output' : 'exception',
+    cause:
+      w.m.startsWith('transformEvent must return') || w.m.startsWith('the returned event')
+        ? 'invalid-output'
+        : 'exception',
     message: w.m,
     retriable: false,
   };
 }
-

@@ -157,13 +157,28 @@ export class TransformSandbox {
     });
   }
 
-  private async runNow(events: ReadonlyArray<JsonEvent>, metadata: Record<string, unknown>): Promise<BatchTransformResult> {
+  private async runNow(
+    events: ReadonlyArray<JsonEvent>,
+    metadata: Record<string, unknown>,
+  ): Promise<BatchTransformResult> {
     if (events.length === 0) return { results: [], unmatched: [], logs: [], restarts: 0 };
-    if (this.disposed) return { results: this.errorsFor(events, 'skipped', 'the sandbox was disposed'), unmatched: [], logs: [], restarts: 0 };
+    if (this.disposed)
+      return {
+        results: this.errorsFor(events, 'skipped', 'the sandbox was disposed'),
+        unmatched: [],
+        logs: [],
+        restarts: 0,
+      };
     if (!this.worker) this.spawn();
     await this.ready;
     const worker = this.worker;
-    if (!worker) return { results: this.errorsFor(events, 'skipped', 'the sandbox was disposed'), unmatched: [], logs: [], restarts: 0 };
+    if (!worker)
+      return {
+        results: this.errorsFor(events, 'skipped', 'the sandbox was disposed'),
+        unmatched: [],
+        logs: [],
+        restarts: 0,
+      };
     return new Promise<BatchTransformResult>((resolve) => {
       const id = this.nextId++;
       this.pending = { id, events, resolve, timer: undefined };
@@ -210,7 +225,12 @@ export class TransformSandbox {
     if (worker !== this.worker) return;
     this.worker = undefined;
     this.kills++;
-    this.finish(this.pending, (events) => this.errorsFor(events, 'memory', `transformation ${this.transformation.id}: ${why}`), undefined, 1);
+    this.finish(
+      this.pending,
+      (events) => this.errorsFor(events, 'memory', `transformation ${this.transformation.id}: ${why}`),
+      undefined,
+      1,
+    );
   }
 
   private finish(

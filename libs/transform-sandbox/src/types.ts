@@ -46,4 +46,3 @@ export const SANDBOX_DEFAULTS = {
   maxLogLines: 100,
   maxRestartsPerBatch: 2,
 };
-

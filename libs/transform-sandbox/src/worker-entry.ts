@@ -28,9 +28,17 @@ export async function startWorker(port: MessagePort, init: WorkerInit): Promise<
     chain = chain.then(async () => {
       current = msg.id;
       try {
-        const { events, metadata } = JSON.parse(msg.input) as { events: JsonEvent[]; metadata: Record<string, unknown> };
+        const { events, metadata } = JSON.parse(msg.input) as {
+          events: JsonEvent[];
+          metadata: Record<string, unknown>;
+        };
         const result: BatchTransformResult = await engine.run(events, metadata);
-        port.postMessage({ type: 'result', id: msg.id, json: JSON.stringify(result), recreations: engine.recreations } satisfies FromWorker);
+        port.postMessage({
+          type: 'result',
+          id: msg.id,
+          json: JSON.stringify(result),
+          recreations: engine.recreations,
+        } satisfies FromWorker);
       } catch (err) {
         port.postMessage({ type: 'failed', id: msg.id, message: (err as Error).message } satisfies FromWorker);
       }

@@ -9,7 +9,11 @@ const ev = (i: number, over: Partial<JsonEvent> = {}): JsonEvent => ({
   ...over,
 });
 
-async function sandbox(code: string, libraries: { name: string; code: string }[] = [], opts = {}): Promise<TransformSandbox> {
+async function sandbox(
+  code: string,
+  libraries: { name: string; code: string }[] = [],
+  opts = {},
+): Promise<TransformSandbox> {
   const sb = await TransformSandbox.create({ id: 't-test', code, libraries }, opts);
   expect(sb.error).toBeUndefined();
   return sb;
@@ -66,7 +70,12 @@ describe('TransformSandbox', () => {
       }`);
     const out = await sb.run([ev(1), ev(2), ev(3), ev(4), ev(5)]);
     expect(out.results[0].kind).toBe('ok');
-    expect(out.results[1]).toEqual({ kind: 'error', cause: 'exception', message: 'Error: bad event m-2', retriable: false });
+    expect(out.results[1]).toEqual({
+      kind: 'error',
+      cause: 'exception',
+      message: 'Error: bad event m-2',
+      retriable: false,
+    });
     expect(out.results[2]).toMatchObject({ kind: 'error', cause: 'invalid-output' });
     expect(out.results[3]).toMatchObject({ kind: 'error', cause: 'invalid-output' });
     expect(out.results[4].kind).toBe('ok');
@@ -158,7 +167,12 @@ describe('TransformSandbox', () => {
       maxRestartsPerBatch: 1,
     });
     const out = await sb.run([ev(1), ev(2), ev(3), ev(4)]);
-    expect(out.results.map((r) => (r.kind === 'error' ? r.cause : r.kind))).toEqual(['timeout', 'timeout', 'skipped', 'skipped']);
+    expect(out.results.map((r) => (r.kind === 'error' ? r.cause : r.kind))).toEqual([
+      'timeout',
+      'timeout',
+      'skipped',
+      'skipped',
+    ]);
   });
 
   it('has no fs, network, process, Node modules or host globals', async () => {
@@ -186,19 +200,35 @@ describe('TransformSandbox', () => {
       globals: string[];
     };
     for (const t of Object.values(props.probe)) expect(t).toBe('undefined');
-    for (const r of props.req) expect(r).toMatch(/^[\w:]+:Cannot find module '[\w:]+': only the transformation's libraries/);
+    for (const r of props.req)
+      expect(r).toMatch(/^[\w:]+:Cannot find module '[\w:]+': only the transformation's libraries/);
     // Escaping through the Function constructor finds the same empty global object.
     expect(props.ctor).toBe('threw ReferenceError');
     const allowedExtras = ['console', 'require'];
     const hostish = props.globals.filter((g) => /^[a-z]/.test(g) && !allowedExtras.includes(g));
     // Lower-case globals in plain ECMAScript are the functions of the global object only.
-    expect(hostish.sort()).toEqual(
-      ['decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'eval', 'globalThis', 'isFinite', 'isNaN', 'parseFloat', 'parseInt', 'undefined', 'unescape'],
-    );
+    expect(hostish.sort()).toEqual([
+      'decodeURI',
+      'decodeURIComponent',
+      'encodeURI',
+      'encodeURIComponent',
+      'escape',
+      'eval',
+      'globalThis',
+      'isFinite',
+      'isNaN',
+      'parseFloat',
+      'parseInt',
+      'undefined',
+      'unescape',
+    ]);
   });
 
   it('an ESM import of a Node module fails to load with a clear error', async () => {
-    const sb = await TransformSandbox.create({ id: 't-fs', code: `import fs from 'fs'; export function transformEvent(e) { return e; }` });
+    const sb = await TransformSandbox.create({
+      id: 't-fs',
+      code: `import fs from 'fs'; export function transformEvent(e) { return e; }`,
+    });
     open.push(sb);
     expect(sb.error).toMatch(/Cannot find module 'fs'/);
     const out = await sb.run([ev(1)]);
@@ -215,9 +245,18 @@ describe('TransformSandbox', () => {
 
   it('imports and requires functions from transformation libraries (ESM and CommonJS)', async () => {
     const libraries = [
-      { name: 'money', code: `export function cents(x) { return Math.round(x * 100); } export const CURRENCY = 'EUR';` },
-      { name: 'text-utils', code: `exports.slug = function (s) { return s.toLowerCase().replace(/[^a-z0-9]+/g, '-'); };` },
-      { name: 'combo', code: `import { cents } from 'money'; export function price(x) { return cents(x) + ' cents'; }` },
+      {
+        name: 'money',
+        code: `export function cents(x) { return Math.round(x * 100); } export const CURRENCY = 'EUR';`,
+      },
+      {
+        name: 'text-utils',
+        code: `exports.slug = function (s) { return s.toLowerCase().replace(/[^a-z0-9]+/g, '-'); };`,
+      },
+      {
+        name: 'combo',
+        code: `import { cents } from 'money'; export function price(x) { return cents(x) + ' cents'; }`,
+      },
     ];
     const esm = await make(
       `import { cents, CURRENCY } from 'money';
@@ -239,7 +278,10 @@ describe('TransformSandbox', () => {
       kind: 'ok',
       events: [{ ...ev(1), properties: { cents: 123, currency: 'EUR', slug: 'event-1', price: '200 cents' } }],
     });
-    expect((await cjs.run([ev(2)])).results[0]).toEqual({ kind: 'ok', events: [{ ...ev(2), properties: { slug: 'event-2', cents: 50 } }] });
+    expect((await cjs.run([ev(2)])).results[0]).toEqual({
+      kind: 'ok',
+      events: [{ ...ev(2), properties: { slug: 'event-2', cents: 50 } }],
+    });
   });
 
   it('transformBatch: results matched to inputs by messageId; a throw fails the batch', async () => {
@@ -275,18 +317,27 @@ describe('TransformSandbox', () => {
   });
 
   it('collects console output, bounded', async () => {
-    const sb = await make(`export function transformEvent(e) { for (let i = 0; i < 5; i++) console.log('line', i, { a: 1 }); return e; }`, [], {
-      maxLogLines: 3,
-    });
+    const sb = await make(
+      `export function transformEvent(e) { for (let i = 0; i < 5; i++) console.log('line', i, { a: 1 }); return e; }`,
+      [],
+      {
+        maxLogLines: 3,
+      },
+    );
     const out = await sb.run([ev(1)]);
     expect(out.logs).toEqual(['log: line 0 {"a":1}', 'log: line 1 {"a":1}', 'log: line 2 {"a":1}']);
   });
 
   it('state does not leak between sandboxes of different transformations', async () => {
     const a = await make(`globalThis.secret = 's3cret'; export function transformEvent(e) { return e; }`);
-    const b = await make(`export function transformEvent(e) { e.properties = { seen: typeof globalThis.secret }; return e; }`);
+    const b = await make(
+      `export function transformEvent(e) { e.properties = { seen: typeof globalThis.secret }; return e; }`,
+    );
     await a.run([ev(1)]);
-    expect((await b.run([ev(1)])).results[0]).toEqual({ kind: 'ok', events: [{ ...ev(1), properties: { seen: 'undefined' } }] });
+    expect((await b.run([ev(1)])).results[0]).toEqual({
+      kind: 'ok',
+      events: [{ ...ev(1), properties: { seen: 'undefined' } }],
+    });
   });
 });
 
@@ -295,7 +346,10 @@ describe('TransformRunner', () => {
     const runner = new TransformRunner();
     try {
       const v1 = { id: 'x', code: `export function transformEvent(e) { e.v = 1; return e; }` };
-      const v2 = { id: 'x', code: `export function transformEvent(e, m) { e.v = 2; e.t = m.transformationId; return e; }` };
+      const v2 = {
+        id: 'x',
+        code: `export function transformEvent(e, m) { e.v = 2; e.t = m.transformationId; return e; }`,
+      };
       expect((await runner.run(v1, [ev(1)])).results[0]).toEqual({ kind: 'ok', events: [{ ...ev(1), v: 1 }] });
       expect((await runner.run(v2, [ev(1)])).results[0]).toEqual({ kind: 'ok', events: [{ ...ev(1), v: 2, t: 'x' }] });
       await runner.retain(new Set());

@@ -39,9 +39,7 @@ export const BUILTIN_DESTINATION_TYPES: Readonly<Record<string, DestinationTypeI
     displayName: 'Kafka',
     aliases: ['KAFKA', 'Apache Kafka'],
     lake: false,
-    configSchema: z
-      .object({ topic: nonEmpty, brokers: z.array(nonEmpty).optional() })
-      .passthrough(),
+    configSchema: z.object({ topic: nonEmpty, brokers: z.array(nonEmpty).optional() }).passthrough(),
   },
   amplitude: {
     displayName: 'Amplitude',

@@ -77,7 +77,9 @@ export function parseWorkspace(raw: unknown, opts: ParseOptions = {}): ParseResu
     if (src.type !== 'http') return;
     const first = writeKeys.get(src.writeKey);
     if (first !== undefined) {
-      problems.push(`sources[${i}].writeKey: duplicate write key (also used by sources[${first}] "${config.sources[first].id}")`);
+      problems.push(
+        `sources[${i}].writeKey: duplicate write key (also used by sources[${first}] "${config.sources[first].id}")`,
+      );
     } else writeKeys.set(src.writeKey, i);
   });
 
@@ -85,12 +87,15 @@ export function parseWorkspace(raw: unknown, opts: ParseOptions = {}): ParseResu
   config.transformationLibraries.forEach((lib, i) => {
     const first = libraries.get(lib.name);
     if (first !== undefined) {
-      problems.push(`transformationLibraries[${i}].name: duplicate library name "${lib.name}" (also transformationLibraries[${first}])`);
+      problems.push(
+        `transformationLibraries[${i}].name: duplicate library name "${lib.name}" (also transformationLibraries[${first}])`,
+      );
     } else libraries.set(lib.name, i);
   });
   config.transformations.forEach((t, i) => {
     t.libraries.forEach((name, j) => {
-      if (!libraries.has(name)) problems.push(`transformations[${i}].libraries[${j}]: unknown transformation library "${name}"`);
+      if (!libraries.has(name))
+        problems.push(`transformations[${i}].libraries[${j}]: unknown transformation library "${name}"`);
     });
   });
 
@@ -113,7 +118,9 @@ export function parseWorkspace(raw: unknown, opts: ParseOptions = {}): ParseResu
     const pair = `${c.sourceId}\u0000${c.destinationId}`;
     const first = pairs.get(pair);
     if (first !== undefined) {
-      problems.push(`connections[${i}]: duplicate connection ${c.sourceId} → ${c.destinationId} (also connections[${first}])`);
+      problems.push(
+        `connections[${i}]: duplicate connection ${c.sourceId} → ${c.destinationId} (also connections[${first}])`,
+      );
     } else pairs.set(pair, i);
   });
 
@@ -124,7 +131,9 @@ export function parseWorkspace(raw: unknown, opts: ParseOptions = {}): ParseResu
       if (!sources.has(sid)) problems.push(`trackingPlans[${i}].sourceIds[${j}]: unknown source "${sid}"`);
       const first = planOfSource.get(sid);
       if (first !== undefined && first !== i) {
-        problems.push(`trackingPlans[${i}].sourceIds[${j}]: source "${sid}" already has tracking plan trackingPlans[${first}]`);
+        problems.push(
+          `trackingPlans[${i}].sourceIds[${j}]: source "${sid}" already has tracking plan trackingPlans[${first}]`,
+        );
       } else planOfSource.set(sid, i);
     });
     const check = (schema: Record<string, unknown> | undefined, path: string) => {

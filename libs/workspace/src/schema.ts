@@ -51,7 +51,10 @@ export const destinationSchema = z
     type: z.string().min(1, 'required'),
     enabled: z.boolean().default(true),
     config: z.record(z.unknown()).default({}),
-    eventFilters: z.object({ allow: filterListSchema.optional(), deny: filterListSchema.optional() }).strict().optional(),
+    eventFilters: z
+      .object({ allow: filterListSchema.optional(), deny: filterListSchema.optional() })
+      .strict()
+      .optional(),
     /**
      * Consent categories (OneTrust/Ketch/custom consent ids for RudderStack-style
      * events, category names for Segment-style events) that the user must have

@@ -71,7 +71,12 @@ export async function loadWorkspaceFile(file: string, opts: LoadOptions = {}): P
   try {
     doc = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
   } catch (err) {
-    return { ok: false, problems: [`${path.basename(file)} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`] };
+    return {
+      ok: false,
+      problems: [
+        `${path.basename(file)} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(err as Error).message}`,
+      ],
+    };
   }
   const problems: string[] = [];
   await inlineCodeFiles(doc, path.dirname(file), problems);

@@ -71,7 +71,9 @@ describe('parseWorkspace', () => {
     expect(problemsOf(raw)).toContain('sources[0]: unknown key(s) "writekey"');
     const raw2 = base();
     raw2.destinations[1] = { id: 'hook', name: 'Hook', type: 'webhok', config: {} };
-    expect(problemsOf(raw2)[0]).toMatch(/^destinations\[1\]\.type: unknown destination type "webhok" \(known: .*webhook/);
+    expect(problemsOf(raw2)[0]).toMatch(
+      /^destinations\[1\]\.type: unknown destination type "webhok" \(known: .*webhook/,
+    );
   });
 
   it('checks cross references', () => {
@@ -98,7 +100,9 @@ describe('parseWorkspace', () => {
   it('checks transformation libraries and tracking plans', () => {
     const raw = {
       ...base(),
-      transformations: [{ id: 't1', name: 'T', code: 'export function transformEvent(e) { return e }', libraries: ['nope'] }],
+      transformations: [
+        { id: 't1', name: 'T', code: 'export function transformEvent(e) { return e }', libraries: ['nope'] },
+      ],
       trackingPlans: [
         {
           id: 'tp',
@@ -111,9 +115,11 @@ describe('parseWorkspace', () => {
     const problems = problemsOf(raw);
     expect(problems).toContain('transformations[0].libraries[0]: unknown transformation library "nope"');
     expect(problems).toContain('trackingPlans[0].sourceIds[1]: unknown source "missing"');
-    expect(problems.some((p) => p.startsWith('trackingPlans[0].rules.events["Order Completed"].properties: invalid JSON Schema'))).toBe(
-      true,
-    );
+    expect(
+      problems.some((p) =>
+        p.startsWith('trackingPlans[0].rules.events["Order Completed"].properties: invalid JSON Schema'),
+      ),
+    ).toBe(true);
   });
 
   it('accepts the shipped example', () => {
@@ -205,7 +211,8 @@ describe('loadWorkspaceFile and WorkspaceStore', () => {
       await writeFile(file, JSON.stringify(broken));
       const bad = await store.reload();
       expect(bad.kind).toBe('invalid');
-      if (bad.kind === 'invalid') expect(bad.problems).toContain('connections[3].destinationId: unknown destination "nowhere"');
+      if (bad.kind === 'invalid')
+        expect(bad.problems).toContain('connections[3].destinationId: unknown destination "nowhere"');
       expect(store.current()).toBe(first);
       expect(log.errors).toHaveLength(1);
       expect(JSON.stringify(log.errors[0].obj)).toContain('nowhere');
@@ -246,7 +253,12 @@ describe('loadWorkspaceFile and WorkspaceStore', () => {
   it('the poll alone picks up a change when watching is off', async () => {
     const file = path.join(dir, 'ws.json');
     await writeFile(file, JSON.stringify(base()));
-    const store = await WorkspaceStore.open(file, { log: recorder(), watch: false, pollIntervalMs: 30, debounceMs: 10 });
+    const store = await WorkspaceStore.open(file, {
+      log: recorder(),
+      watch: false,
+      pollIntervalMs: 30,
+      debounceMs: 10,
+    });
     try {
       const updated = new Promise<void>((resolve) => store.onChange(() => resolve()));
       const changed = base();

@@ -134,7 +134,8 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
 
   const registry = opts.registry ?? createMetricsRegistry('gateway');
   const metrics = new GatewayMetrics(registry);
-  const sources = opts.sources ?? (await WorkspaceSourceResolver.open(config.workspaceFile, log, config.workspaceReloadMs));
+  const sources =
+    opts.sources ?? (await WorkspaceSourceResolver.open(config.workspaceFile, log, config.workspaceReloadMs));
 
   const serde = new AvroSerde(config.registry);
   await serde.bindTopic(topic, 'event-envelope');

@@ -109,7 +109,6 @@ function aggregatorView(
 }
 
 main().catch((err: unknown) => {
-  // eslint-disable-next-line no-console
   console.error(err);
   process.exit(1);
 });

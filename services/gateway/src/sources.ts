@@ -71,7 +71,10 @@ export class WorkspaceSourceResolver implements SourceResolver {
 
   /** Loads the file once (failing start-up on a bad file), then follows its changes. */
   static async open(file: string, log: Logger, pollMs = 2000): Promise<WorkspaceSourceResolver> {
-    const store = await WorkspaceStore.open(file, { log: log.child({ component: 'workspace' }), pollIntervalMs: pollMs });
+    const store = await WorkspaceStore.open(file, {
+      log: log.child({ component: 'workspace' }),
+      pollIntervalMs: pollMs,
+    });
     return new WorkspaceSourceResolver(store);
   }
 

@@ -27,7 +27,10 @@ export function tempWorkspace(sources: { id: string; name: string; writeKey: str
   const write: Workspace['write'] = (s) => {
     const tmp = `${file}.tmp`;
     // Other keys of the workspace are not the gateway's business.
-    fs.writeFileSync(tmp, JSON.stringify({ version: 1, destinations: [], sources: s.map((x) => ({ type: 'http', ...x })) }));
+    fs.writeFileSync(
+      tmp,
+      JSON.stringify({ version: 1, destinations: [], sources: s.map((x) => ({ type: 'http', ...x })) }),
+    );
     fs.renameSync(tmp, file);
   };
   write(sources);

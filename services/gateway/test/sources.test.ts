@@ -7,7 +7,11 @@ import { StaticSourceResolver, WorkspaceSourceResolver } from '../src/sources';
 const log = pino({ level: 'silent' });
 
 const workspace = (sources: object[]) =>
-  JSON.stringify({ version: 1, sources, destinations: [{ id: 'd', name: 'D', type: 'webhook', config: { url: 'http://127.0.0.1:1/' } }] });
+  JSON.stringify({
+    version: 1,
+    sources,
+    destinations: [{ id: 'd', name: 'D', type: 'webhook', config: { url: 'http://127.0.0.1:1/' } }],
+  });
 
 describe('StaticSourceResolver', () => {
   it('answers by write key', () => {

@@ -23,9 +23,17 @@ export const processorConfigSchema = z.object({
    * from it, so a restarted instance fences its crashed predecessor at once.
    */
   instanceId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only'),
-  dedupeWindowMs: z.number().int().positive().default(24 * 60 * 60 * 1000),
+  dedupeWindowMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 60 * 60 * 1000),
   dedupeMaxEntriesPerPartition: z.number().int().positive().default(5_000_000),
-  maxBytesPerPartition: z.number().int().positive().default(1024 * 1024),
+  maxBytesPerPartition: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   sessionTimeoutMs: z.number().int().min(6000).default(30000),
   transactionTimeoutMs: z.number().int().min(1000).default(30000),
   transformTimeoutMs: z.number().int().positive().default(5000),

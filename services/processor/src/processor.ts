@@ -41,12 +41,18 @@ export async function startProcessor(
 ): Promise<RunningProcessor> {
   const prefix = config.kafka.topicPrefix;
   const workspace = await WorkspaceStore.open(config.workspaceFile, {
-    log: log.child({ component: "workspace" }),
+    log: log.child({ component: 'workspace' }),
   });
   const kafka = createKafka(config.kafka, log);
   const admin = kafka.admin();
   await admin.connect();
-  const fixed = [TOPICS.eventsRaw, TOPICS.eventsProcessed, TOPICS.identityEdges, TOPICS.deadLetter, TOPICS.dedupeChangelog];
+  const fixed = [
+    TOPICS.eventsRaw,
+    TOPICS.eventsProcessed,
+    TOPICS.identityEdges,
+    TOPICS.deadLetter,
+    TOPICS.dedupeChangelog,
+  ];
   await ensureTopics(admin, [...fixed, ...destinationTopics(workspace.current())], prefix);
 
   const serde = new AvroSerde(config.registry);

@@ -18,14 +18,19 @@ export function sandboxRunner(store: WorkspaceStore, config: ProcessorConfig, lo
     async run(transformationId: string, events: SluiceEvent[], meta: TransformMetadata): Promise<TransformOutcome[]> {
       const snapshot = store.current();
       const t = snapshot.transformationById.get(transformationId);
-      if (!t) return events.map(() => ({ kind: 'error', message: `transformation ${transformationId} is not in the workspace` }));
+      if (!t)
+        return events.map(() => ({
+          kind: 'error',
+          message: `transformation ${transformationId} is not in the workspace`,
+        }));
       const libraries = (t.libraries ?? []).map((name) => {
         const lib = snapshot.libraryByName.get(name);
         return { name, code: lib?.code ?? '' };
       });
       const result = await runner.run({ id: t.id, code: t.code, libraries }, events, { ...meta });
       if (result.logs.length > 0) log.debug({ transformationId, lines: result.logs.length }, 'transformation logged');
-      if (result.restarts > 0) log.warn({ transformationId, restarts: result.restarts }, 'transformation sandbox recreated');
+      if (result.restarts > 0)
+        log.warn({ transformationId, restarts: result.restarts }, 'transformation sandbox recreated');
       return result.results.map((r): TransformOutcome => {
         if (r.kind === 'ok') return { kind: 'ok', events: r.events as SluiceEvent[] };
         if (r.kind === 'drop') return { kind: 'drop' };

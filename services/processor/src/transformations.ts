@@ -2,9 +2,7 @@ import type { SluiceEvent } from '@sluice/processing';
 
 /** What a user transformation made of one input event. */
 export type TransformOutcome =
-  | { kind: 'ok'; events: SluiceEvent[] }
-  | { kind: 'drop' }
-  | { kind: 'error'; message: string };
+  { kind: 'ok'; events: SluiceEvent[] } | { kind: 'drop' } | { kind: 'error'; message: string };
 
 export interface TransformMetadata {
   sourceId: string;

@@ -51,7 +51,11 @@ describe('processor crash', () => {
     const total = 4000;
     const ids = Array.from({ length: total }, (_, i) => `c-${i}`);
     for (let i = 0; i < total; i += 500) {
-      await h.send(ids.slice(i, i + 500).map((m, j) => ({ messageId: m, anonymousId: `anon-${(i + j) % 97}`, event: `e${i + j}` })));
+      await h.send(
+        ids
+          .slice(i, i + 500)
+          .map((m, j) => ({ messageId: m, anonymousId: `anon-${(i + j) % 97}`, event: `e${i + j}` })),
+      );
     }
     let proc = startProcessor(prefix, file);
     try {
@@ -61,7 +65,9 @@ describe('processor crash', () => {
       expect(h.deliveredTo('hooks').length).toBeLessThan(total);
       proc = startProcessor(prefix, file);
       await waitFor(
-        () => new Set(h.deliveredTo('hooks').map((d) => d.messageId)).size >= total && new Set(h.deliveredTo('xf').map((d) => d.messageId)).size >= total,
+        () =>
+          new Set(h.deliveredTo('hooks').map((d) => d.messageId)).size >= total &&
+          new Set(h.deliveredTo('xf').map((d) => d.messageId)).size >= total,
         'every event at both destinations',
         120000,
       );

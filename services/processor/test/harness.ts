@@ -95,10 +95,12 @@ export class Harness {
         } else if (topic.endsWith(TOPICS.deadLetter.name)) {
           this.deadLetters.push(await this.serde.decode<DeadLetterRecord>(value, 'dead-letter'));
         } else {
-          const d = await this.serde.decode<{ destinationId: string; messageId: string; partitionKey: string; payload: string }>(
-            value,
-            'delivery-envelope',
-          );
+          const d = await this.serde.decode<{
+            destinationId: string;
+            messageId: string;
+            partitionKey: string;
+            payload: string;
+          }>(value, 'delivery-envelope');
           this.deliveries.push({ ...d, event: JSON.parse(d.payload) as SegmentEvent });
         }
       },

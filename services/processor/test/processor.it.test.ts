@@ -164,7 +164,9 @@ describe('processor on the real stack', () => {
 
   it('honours the integrations object', async () => {
     const m = id('integ');
-    await h.send([{ messageId: m, anonymousId: 'anon-i', event: 'Only hooks', integrations: { All: false, Webhook: true } }]);
+    await h.send([
+      { messageId: m, anonymousId: 'anon-i', event: 'Only hooks', integrations: { All: false, Webhook: true } },
+    ]);
     const m2 = id('integ-amp-off');
     await h.send([{ messageId: m2, anonymousId: 'anon-i', event: 'No amp', integrations: { Amplitude: false } }]);
     await waitFor(() => h.deliveredTo('hooks').some((d) => d.messageId === m2), 'the second event at hooks');
@@ -177,7 +179,10 @@ describe('processor on the real stack', () => {
 
   it('applies a tracking plan: forwards with violations recorded, or drops', async () => {
     const fwd = id('plan-fwd');
-    await h.send([{ messageId: fwd, anonymousId: 'anon-p', event: 'Order Completed', properties: { total: 'ten' } }], 'planned');
+    await h.send(
+      [{ messageId: fwd, anonymousId: 'anon-p', event: 'Order Completed', properties: { total: 'ten' } }],
+      'planned',
+    );
     await waitFor(() => h.deliveredTo('hooks').some((d) => d.messageId === fwd), 'the forwarded event');
     const ctx = h.deliveredTo('hooks').find((d) => d.messageId === fwd)!.event.context as Record<string, unknown>;
     expect(ctx.trackingPlanId).toBe('forwarding-plan');
@@ -244,7 +249,10 @@ describe('processor on the real stack', () => {
       { type: 'identify', messageId: ident, anonymousId: 'anon-id', userId: 'user-id', traits: { plan: 'pro' } },
       { type: 'alias', messageId: alias, previousId: 'old-user', userId: 'user-id' },
     ]);
-    await waitFor(() => h.edges.filter((e) => e.messageId === ident || e.messageId === alias).length === 2, 'two edges');
+    await waitFor(
+      () => h.edges.filter((e) => e.messageId === ident || e.messageId === alias).length === 2,
+      'two edges',
+    );
     expect(h.edges.find((e) => e.messageId === ident)).toMatchObject({
       leftType: 'anonymous_id',
       leftValue: 'anon-id',

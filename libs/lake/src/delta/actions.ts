@@ -99,7 +99,12 @@ const FROM_SPARK: Record<string, ColumnType> = {
 export function toSchemaString(schema: TableSchema): string {
   return JSON.stringify({
     type: 'struct',
-    fields: Object.entries(schema).map(([name, type]) => ({ name, type: SPARK_TYPE[type], nullable: true, metadata: {} })),
+    fields: Object.entries(schema).map(([name, type]) => ({
+      name,
+      type: SPARK_TYPE[type],
+      nullable: true,
+      metadata: {},
+    })),
   });
 }
 
@@ -201,7 +206,10 @@ export function emptyState(): TableState {
 }
 
 /** Applies commits in order to a state (pure: returns a new state, the input is untouched). */
-export function applyCommits(state: TableState, commits: readonly { version: number; actions: readonly Action[] }[]): TableState {
+export function applyCommits(
+  state: TableState,
+  commits: readonly { version: number; actions: readonly Action[] }[],
+): TableState {
   const next: TableState = {
     version: state.version,
     protocol: state.protocol,
@@ -211,7 +219,8 @@ export function applyCommits(state: TableState, commits: readonly { version: num
     txns: new Map(state.txns),
   };
   for (const { version, actions } of commits) {
-    if (version !== next.version + 1) throw new Error(`Delta log gap: have version ${next.version}, next is ${version}`);
+    if (version !== next.version + 1)
+      throw new Error(`Delta log gap: have version ${next.version}, next is ${version}`);
     next.version = version;
     for (const action of actions) {
       if ('protocol' in action) next.protocol = action.protocol;

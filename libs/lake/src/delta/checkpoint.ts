@@ -18,7 +18,11 @@ const str = (name: string, repetition: 'OPTIONAL' | 'REQUIRED' = 'OPTIONAL'): Sc
 const i64 = (name: string): SchemaElement => ({ name, type: 'INT64', repetition_type: 'OPTIONAL' });
 const i32 = (name: string): SchemaElement => ({ name, type: 'INT32', repetition_type: 'OPTIONAL' });
 const bool = (name: string): SchemaElement => ({ name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' });
-const group = (name: string, children: number): SchemaElement => ({ name, repetition_type: 'OPTIONAL', num_children: children });
+const group = (name: string, children: number): SchemaElement => ({
+  name,
+  repetition_type: 'OPTIONAL',
+  num_children: children,
+});
 const stringMap = (name: string): SchemaElement[] => [
   { name, repetition_type: 'OPTIONAL', num_children: 1, converted_type: 'MAP' },
   { name: 'key_value', repetition_type: 'REPEATED', num_children: 2 },
@@ -81,7 +85,9 @@ type CheckpointRow = { txn?: object; add?: object; remove?: object; metaData?: o
 export function writeCheckpoint(state: TableState): { bytes: Uint8Array; rows: number } {
   if (!state.protocol || !state.metadata) throw new Error('cannot checkpoint a table without protocol and metaData');
   const rows: CheckpointRow[] = [];
-  rows.push({ protocol: { minReaderVersion: state.protocol.minReaderVersion, minWriterVersion: state.protocol.minWriterVersion } });
+  rows.push({
+    protocol: { minReaderVersion: state.protocol.minReaderVersion, minWriterVersion: state.protocol.minWriterVersion },
+  });
   const m = state.metadata;
   rows.push({
     metaData: {
@@ -115,7 +121,11 @@ export function writeCheckpoint(state: TableState): { bytes: Uint8Array; rows: n
     name,
     data: rows.map((row) => row[name as keyof CheckpointRow] ?? null) as ColumnSource['data'],
   }));
-  const buffer = hyparquetWriter().parquetWriteBuffer({ columnData, schema: checkpointSchema(), createdBy: 'sluice-lake' });
+  const buffer = hyparquetWriter().parquetWriteBuffer({
+    columnData,
+    schema: checkpointSchema(),
+    createdBy: 'sluice-lake',
+  });
   return { bytes: new Uint8Array(buffer), rows: rows.length };
 }
 
@@ -135,7 +145,10 @@ const num = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : Number(
 /** Reads a checkpoint (Sluice's or another writer's single-file checkpoint) into a state. */
 export async function readCheckpoint(bytes: Uint8Array, version: number): Promise<TableState> {
   const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const rows = (await hyparquet().parquetReadObjects({ file: buffer, columns: ['txn', 'add', 'metaData', 'protocol'] })) as Record<string, unknown>[];
+  const rows = (await hyparquet().parquetReadObjects({
+    file: buffer,
+    columns: ['txn', 'add', 'metaData', 'protocol'],
+  })) as Record<string, unknown>[];
   const state: TableState = { version, schema: {}, files: new Map(), txns: new Map() };
   for (const row of rows) {
     const protocol = row.protocol as Record<string, unknown> | null | undefined;
@@ -143,7 +156,10 @@ export async function readCheckpoint(bytes: Uint8Array, version: number): Promis
     const txn = row.txn as Record<string, unknown> | null | undefined;
     const add = row.add as Record<string, unknown> | null | undefined;
     if (protocol && protocol.minReaderVersion != null) {
-      state.protocol = { minReaderVersion: num(protocol.minReaderVersion), minWriterVersion: num(protocol.minWriterVersion) } as ProtocolAction;
+      state.protocol = {
+        minReaderVersion: num(protocol.minReaderVersion),
+        minWriterVersion: num(protocol.minWriterVersion),
+      } as ProtocolAction;
     }
     if (metaData && metaData.id != null) {
       const format = (metaData.format ?? {}) as Record<string, unknown>;
@@ -151,7 +167,10 @@ export async function readCheckpoint(bytes: Uint8Array, version: number): Promis
         id: String(metaData.id),
         name: (metaData.name as string | null) ?? null,
         description: (metaData.description as string | null) ?? null,
-        format: { provider: String(format.provider ?? 'parquet'), options: plainMap(format.options) as Record<string, string> },
+        format: {
+          provider: String(format.provider ?? 'parquet'),
+          options: plainMap(format.options) as Record<string, string>,
+        },
         schemaString: String(metaData.schemaString),
         partitionColumns: Array.isArray(metaData.partitionColumns) ? (metaData.partitionColumns as string[]) : [],
         configuration: plainMap(metaData.configuration) as Record<string, string>,

@@ -178,13 +178,18 @@ export class DeltaTable {
     let state = emptyState();
     if (versions.length > 0) {
       if (versions[0] !== 0) {
-        throw new Error(`${this.store.url}/${this.path}: log starts at version ${versions[0]} and no readable checkpoint`);
+        throw new Error(
+          `${this.store.url}/${this.path}: log starts at version ${versions[0]} and no readable checkpoint`,
+        );
       }
       // Only a contiguous run from 0 counts; a later gap is filled by polling.
       let last = 0;
       while (last + 1 < versions.length && versions[last + 1] === last + 1) last++;
       const commits = await mapLimit(versions.slice(0, last + 1), READ_CONCURRENCY, (v) => this.readCommit(v));
-      state = applyCommits(state, commits.map((c, i) => ({ version: i, actions: c! })));
+      state = applyCommits(
+        state,
+        commits.map((c, i) => ({ version: i, actions: c! })),
+      );
     }
     return state;
   }
@@ -195,9 +200,12 @@ export class DeltaTable {
       const { bytes, rows } = writeCheckpoint(state);
       await this.store.putIfAbsent(this.key(checkpointFileName(state.version)), bytes);
       const hint = await this.store.get(this.key(LAST_CHECKPOINT));
-      const current = hint ? (JSON.parse(new TextDecoder().decode(hint)) as { version?: number }).version ?? -1 : -1;
+      const current = hint ? ((JSON.parse(new TextDecoder().decode(hint)) as { version?: number }).version ?? -1) : -1;
       if (current < state.version) {
-        await this.store.put(this.key(LAST_CHECKPOINT), new TextEncoder().encode(JSON.stringify({ version: state.version, size: rows })));
+        await this.store.put(
+          this.key(LAST_CHECKPOINT),
+          new TextEncoder().encode(JSON.stringify({ version: state.version, size: rows })),
+        );
       }
       return 'written';
     } catch {
@@ -248,7 +256,12 @@ export class DeltaTable {
   private async commitOnce(input: CommitBatchInput): Promise<CommitOutcome> {
     const maxAttempts = this.options.maxAttempts ?? 100;
     const uuidTs = input.uuidTs ?? new Date(this.now()).toISOString();
-    const evolveOptions = { table: this.name, uuidTs, maxColumns: this.options.maxColumns, fixedTypes: this.options.fixedTypes };
+    const evolveOptions = {
+      table: this.name,
+      uuidTs,
+      maxColumns: this.options.maxColumns,
+      fixedTypes: this.options.fixedTypes,
+    };
     // Append tables: a data file written for one base schema is reused on retries with the same schema.
     let reusable: { base: TableSchema; add: { add: AddAction }; rows: readonly Row[] } | undefined;
 
@@ -272,13 +285,22 @@ export class DeltaTable {
       const schema = evolved.newSchema;
       const now = this.now();
       const actions: Action[] = [
-        { commitInfo: { timestamp: now, operation: this.options.merge ? 'MERGE' : 'WRITE', operationParameters: { mode: 'Append' }, engineInfo: 'sluice-lake' } },
+        {
+          commitInfo: {
+            timestamp: now,
+            operation: this.options.merge ? 'MERGE' : 'WRITE',
+            operationParameters: { mode: 'Append' },
+            engineInfo: 'sluice-lake',
+          },
+        },
       ];
       if (state.version < 0) {
         actions.push(protocolAction(), metaDataAction(randomUUID(), schema, now));
       } else if (!schemasEqual(state.schema, schema)) {
         const meta = state.metadata!;
-        actions.push(metaDataAction(meta.id, schema, meta.createdTime ?? now, meta.partitionColumns, meta.configuration));
+        actions.push(
+          metaDataAction(meta.id, schema, meta.createdTime ?? now, meta.partitionColumns, meta.configuration),
+        );
       }
 
       // Files to rewrite: those holding a column that widened int → float, and
@@ -328,7 +350,14 @@ export class DeltaTable {
       if (rewrite.size > 0) for (const add of rewrite.values()) actions.push(removeAction(add, now));
       if (dataRows.length > 0) {
         let add: { add: AddAction };
-        if (rewrite.size === 0 && !merge && reusable && reusable.rows === rows && schemasEqual(reusable.base, state.schema)) add = reusable.add;
+        if (
+          rewrite.size === 0 &&
+          !merge &&
+          reusable &&
+          reusable.rows === rows &&
+          schemasEqual(reusable.base, state.schema)
+        )
+          add = reusable.add;
         else {
           add = await this.writeDataFile(schema, dataRows, now);
           if (rewrite.size === 0 && !merge) reusable = { base: state.schema, add, rows };
@@ -338,12 +367,16 @@ export class DeltaTable {
       actions.push(txnAction(input.appId, input.version, now));
 
       const version = state.version + 1;
-      const result = await this.store.putIfAbsent(this.key(commitFileName(version)), new TextEncoder().encode(serializeCommit(actions)));
+      const result = await this.store.putIfAbsent(
+        this.key(commitFileName(version)),
+        new TextEncoder().encode(serializeCommit(actions)),
+      );
       if (result === 'created') {
         const committed = applyCommits(state, [{ version, actions }]);
         this.remember(committed);
         const interval = this.options.checkpointInterval ?? 10;
-        const checkpoint = interval > 0 && version > 0 && version % interval === 0 ? await this.checkpoint(committed) : undefined;
+        const checkpoint =
+          interval > 0 && version > 0 && version % interval === 0 ? await this.checkpoint(committed) : undefined;
         return {
           ...(checkpoint ? { checkpoint } : {}),
           status: 'committed',
@@ -358,7 +391,9 @@ export class DeltaTable {
       }
       // Another writer took this version: re-read the log and try again as N+1.
     }
-    const error = new Error(`${this.store.url}/${this.path}: no commit after ${maxAttempts} attempts (too much contention)`);
+    const error = new Error(
+      `${this.store.url}/${this.path}: no commit after ${maxAttempts} attempts (too much contention)`,
+    );
     (error as Error & { retriable: boolean }).retriable = true;
     throw error;
   }
@@ -395,13 +430,26 @@ export class DeltaTable {
           filesAdded++;
         }
         const version = state.version + 1;
-        const result = await this.store.putIfAbsent(this.key(commitFileName(version)), new TextEncoder().encode(serializeCommit(actions)));
+        const result = await this.store.putIfAbsent(
+          this.key(commitFileName(version)),
+          new TextEncoder().encode(serializeCommit(actions)),
+        );
         if (result === 'created') {
           this.remember(applyCommits(state, [{ version, actions }]));
-          return { status: 'compacted', version, filesRemoved: small.length, filesAdded, rows: rows.length, attempts: attempt };
+          return {
+            status: 'compacted',
+            version,
+            filesRemoved: small.length,
+            filesAdded,
+            rows: rows.length,
+            attempts: attempt,
+          };
         }
       }
-      throw Object.assign(new Error(`${this.store.url}/${this.path}: no compaction commit after ${maxAttempts} attempts`), { retriable: true });
+      throw Object.assign(
+        new Error(`${this.store.url}/${this.path}: no compaction commit after ${maxAttempts} attempts`),
+        { retriable: true },
+      );
     } catch (error) {
       const err = toError(error);
       const flag = (err as { retriable?: unknown }).retriable;

@@ -7,7 +7,9 @@ import { ObjectStore, ObjectStoreError, PutIfAbsentResult } from './types';
 const TMP_PREFIX = '.tmp-';
 
 function errno(error: unknown): string | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
 }
 
 /**

@@ -109,9 +109,13 @@ export class S3Store implements ObjectStore {
           await sleep(20 * 2 ** Math.min(attempt, 5));
           continue;
         }
-        throw new ObjectStoreError(`putIfAbsent ${key} in ${this.url} failed (status ${code ?? 'none'})`, retriable(error), {
-          cause: error,
-        });
+        throw new ObjectStoreError(
+          `putIfAbsent ${key} in ${this.url} failed (status ${code ?? 'none'})`,
+          retriable(error),
+          {
+            cause: error,
+          },
+        );
       }
     }
   }
@@ -120,9 +124,13 @@ export class S3Store implements ObjectStore {
     try {
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body: bytes }));
     } catch (error) {
-      throw new ObjectStoreError(`put ${key} in ${this.url} failed (status ${status(error) ?? 'none'})`, retriable(error), {
-        cause: error,
-      });
+      throw new ObjectStoreError(
+        `put ${key} in ${this.url} failed (status ${status(error) ?? 'none'})`,
+        retriable(error),
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -133,9 +141,13 @@ export class S3Store implements ObjectStore {
       return await out.Body.transformToByteArray();
     } catch (error) {
       if (status(error) === 404 || (error as HttpError).name === 'NoSuchKey') return undefined;
-      throw new ObjectStoreError(`get ${key} from ${this.url} failed (status ${status(error) ?? 'none'})`, retriable(error), {
-        cause: error,
-      });
+      throw new ObjectStoreError(
+        `get ${key} from ${this.url} failed (status ${status(error) ?? 'none'})`,
+        retriable(error),
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -152,9 +164,13 @@ export class S3Store implements ObjectStore {
         token = out.IsTruncated ? out.NextContinuationToken : undefined;
       } while (token);
     } catch (error) {
-      throw new ObjectStoreError(`list ${prefix} in ${this.url} failed (status ${status(error) ?? 'none'})`, retriable(error), {
-        cause: error,
-      });
+      throw new ObjectStoreError(
+        `list ${prefix} in ${this.url} failed (status ${status(error) ?? 'none'})`,
+        retriable(error),
+        {
+          cause: error,
+        },
+      );
     }
     return keys.sort();
   }
@@ -164,9 +180,13 @@ export class S3Store implements ObjectStore {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
     } catch (error) {
       if (status(error) === 404) return;
-      throw new ObjectStoreError(`delete ${key} in ${this.url} failed (status ${status(error) ?? 'none'})`, retriable(error), {
-        cause: error,
-      });
+      throw new ObjectStoreError(
+        `delete ${key} in ${this.url} failed (status ${status(error) ?? 'none'})`,
+        retriable(error),
+        {
+          cause: error,
+        },
+      );
     }
   }
 }

@@ -41,16 +41,51 @@ export async function eventTablesRoundTrip(fx: Fixture): Promise<void> {
   const lake = new DeltaLake(fx.store, { root: 'wh' });
   const events: WarehouseEvent[] = [
     ...Array.from({ length: 50 }, (_, i) => event(i)),
-    { type: 'identify', messageId: 'i-1', userId: 'user-1', receivedAt: '2026-11-22T01:00:00.000Z', traits: { email: 'one@example.com', plan: 'free' } },
-    { type: 'identify', messageId: 'i-2', userId: 'user-1', receivedAt: '2026-11-22T02:00:00.000Z', traits: { plan: 'pro' } },
-    { type: 'page', messageId: 'p-1', anonymousId: 'anon-1', name: 'Home', properties: { path: '/' }, receivedAt: '2026-11-22T01:00:00.000Z' },
+    {
+      type: 'identify',
+      messageId: 'i-1',
+      userId: 'user-1',
+      receivedAt: '2026-11-22T01:00:00.000Z',
+      traits: { email: 'one@example.com', plan: 'free' },
+    },
+    {
+      type: 'identify',
+      messageId: 'i-2',
+      userId: 'user-1',
+      receivedAt: '2026-11-22T02:00:00.000Z',
+      traits: { plan: 'pro' },
+    },
+    {
+      type: 'page',
+      messageId: 'p-1',
+      anonymousId: 'anon-1',
+      name: 'Home',
+      properties: { path: '/' },
+      receivedAt: '2026-11-22T01:00:00.000Z',
+    },
     { type: 'screen', messageId: 's-1', userId: 'user-2', name: 'Main', receivedAt: '2026-11-22T01:00:00.000Z' },
-    { type: 'group', messageId: 'g-1', userId: 'user-2', groupId: 'acme', traits: { employees: 12 }, receivedAt: '2026-11-22T01:00:00.000Z' },
+    {
+      type: 'group',
+      messageId: 'g-1',
+      userId: 'user-2',
+      groupId: 'acme',
+      traits: { employees: 12 },
+      receivedAt: '2026-11-22T01:00:00.000Z',
+    },
     { type: 'alias', messageId: 'a-1', userId: 'user-3', previousId: 'anon-3', receivedAt: '2026-11-22T01:00:00.000Z' },
   ];
   const out = await lake.writeEvents(events, { appId: 'loader-0', version: 1, uuidTs });
   expect(out.status).toBe('ok');
-  expect(Object.keys(out.tables).sort()).toEqual(['aliases', 'groups', 'identifies', 'order_completed', 'pages', 'screens', 'tracks', 'users']);
+  expect(Object.keys(out.tables).sort()).toEqual([
+    'aliases',
+    'groups',
+    'identifies',
+    'order_completed',
+    'pages',
+    'screens',
+    'tracks',
+    'users',
+  ]);
 
   const r = await read(fx, [
     { path: 'wh/tracks', ids: ['m-4'] },
@@ -87,8 +122,20 @@ export async function eventTablesRoundTrip(fx: Fixture): Promise<void> {
     paid: 'boolean',
     items: 'string',
   });
-  expect(oc.duckdb_types).toMatchObject({ quantity: 'BIGINT', total: 'DOUBLE', paid: 'BOOLEAN', received_at: 'TIMESTAMP WITH TIME ZONE' });
-  expect(oc.by_id!['m-3']).toMatchObject({ user_id: null, quantity: 3, paid: false, event: 'order_completed', event_text: 'Order Completed', items: '[{"sku":"a"}]' });
+  expect(oc.duckdb_types).toMatchObject({
+    quantity: 'BIGINT',
+    total: 'DOUBLE',
+    paid: 'BOOLEAN',
+    received_at: 'TIMESTAMP WITH TIME ZONE',
+  });
+  expect(oc.by_id!['m-3']).toMatchObject({
+    user_id: null,
+    quantity: 3,
+    paid: false,
+    event: 'order_completed',
+    event_text: 'Order Completed',
+    items: '[{"sku":"a"}]',
+  });
   expect(oc.by_id!['m-4']).toMatchObject({ user_id: 'user-4', quantity: 4, paid: true, total: 10.5 });
   expect(String(oc.by_id!['m-4']!.received_at)).toMatch(/^2026-11-22 01:00:04(\+00:00)?$/);
   expect(r['wh/users']!.rows).toBe(1);
@@ -109,7 +156,8 @@ export async function eventTablesRoundTrip(fx: Fixture): Promise<void> {
 
 export async function schemaEvolution(fx: Fixture): Promise<void> {
   const lake = new DeltaLake(fx.store, { root: 'evo' });
-  const batch = (version: number, events: WarehouseEvent[]) => lake.writeEvents(events, { appId: 'loader-1', version, uuidTs });
+  const batch = (version: number, events: WarehouseEvent[]) =>
+    lake.writeEvents(events, { appId: 'loader-1', version, uuidTs });
   expect((await batch(1, [event(1, { properties: { quantity: 1, size: 'M' } })])).status).toBe('ok');
   // new column + int → float
   const second = await batch(2, [event(2, { properties: { quantity: 2.5, size: 'L', color: 'red' } })]);
@@ -137,7 +185,10 @@ export async function schemaEvolution(fx: Fixture): Promise<void> {
   const discards = r['evo/discards']!;
   expect(discards.rows).toBe(1);
   const d = await readDelta({ ...fx.reader, tables: [{ uri: fx.uri('evo/discards') }] });
-  expect(Object.values(d)[0]!.schema).toMatchObject({ table_name: expect.stringMatching(/string/), column_value: expect.stringMatching(/string/) });
+  expect(Object.values(d)[0]!.schema).toMatchObject({
+    table_name: expect.stringMatching(/string/),
+    column_value: expect.stringMatching(/string/),
+  });
   // the discard row's content, via Sluice's own view of the same table
   const state = await lake.table('discards').state();
   expect(state.files.size).toBe(1);
@@ -151,7 +202,15 @@ export async function discardContents(fx: Fixture): Promise<void> {
   const report = Object.values(out)[0]!;
   expect(report.rows).toBe(1);
   expect(report.duckdb_rows).toBe(1);
-  expect(Object.keys(report.schema)).toEqual(['table_name', 'row_id', 'column_name', 'column_value', 'received_at', 'uuid_ts', 'reason']);
+  expect(Object.keys(report.schema)).toEqual([
+    'table_name',
+    'row_id',
+    'column_name',
+    'column_value',
+    'received_at',
+    'uuid_ts',
+    'reason',
+  ]);
 }
 
 /** Two writers race with 10 concurrent commits each on one table. */
@@ -212,8 +271,15 @@ export async function racingWriters(fx: Fixture, concurrent: boolean): Promise<v
 export async function checkpoints(fx: Fixture): Promise<void> {
   const table = new DeltaTable(fx.store, 'cp/t', { checkpointInterval: 5 });
   for (let v = 1; v <= 12; v++) {
-    const rows: Row[] = Array.from({ length: 5 }, (_, k) => ({ id: `r-${v}-${k}`, received_at: uuidTs, n: k, ...(v > 8 ? { late: v * 1.5 } : {}) }));
-    expect(await table.commitBatch({ appId: 'loader-cp', version: v, rows, uuidTs })).toMatchObject({ status: 'committed' });
+    const rows: Row[] = Array.from({ length: 5 }, (_, k) => ({
+      id: `r-${v}-${k}`,
+      received_at: uuidTs,
+      n: k,
+      ...(v > 8 ? { late: v * 1.5 } : {}),
+    }));
+    expect(await table.commitBatch({ appId: 'loader-cp', version: v, rows, uuidTs })).toMatchObject({
+      status: 'committed',
+    });
   }
   for (let v = 0; v <= 10; v++) await fx.store.delete(`cp/t/_delta_log/${String(v).padStart(20, '0')}.json`);
   const out = await readDelta({ ...fx.reader, tables: [{ uri: fx.uri('cp/t'), txn_apps: ['loader-cp'] }] });
@@ -230,11 +296,16 @@ export async function checkpoints(fx: Fixture): Promise<void> {
 export async function compaction(fx: Fixture, concurrentWriter: boolean): Promise<void> {
   const table = new DeltaTable(fx.store, 'opt/t', { checkpointInterval: 0 });
   for (let v = 1; v <= 12; v++) {
-    const rows: Row[] = Array.from({ length: 3 }, (_, k) => ({ id: `r-${v}-${k}`, received_at: uuidTs, n: v * 10 + k }));
+    const rows: Row[] = Array.from({ length: 3 }, (_, k) => ({
+      id: `r-${v}-${k}`,
+      received_at: uuidTs,
+      n: v * 10 + k,
+    }));
     expect(await table.commitBatch({ appId: 'w', version: v, rows, uuidTs })).toMatchObject({ status: 'committed' });
   }
   const writer = new DeltaTable(fx.store, 'opt/t');
-  const late = () => writer.commitBatch({ appId: 'w', version: 13, rows: [{ id: 'late', received_at: uuidTs, n: 1 }], uuidTs });
+  const late = () =>
+    writer.commitBatch({ appId: 'w', version: 13, rows: [{ id: 'late', received_at: uuidTs, n: 1 }], uuidTs });
   const [compacted, written] = concurrentWriter
     ? await Promise.all([table.compact({ minFiles: 5 }), late()])
     : [await table.compact({ minFiles: 5 }), await late()];
