@@ -4,6 +4,28 @@ import type { DedupeIndex } from '@sluice/processing';
 import { randomUUID } from 'node:crypto';
 
 /**
+ * KafkaJS's admin gives up on NOT_LEADER and similar answers, which a KRaft
+ * broker gives for a short while after a topic is created or a leader moves;
+ * those are worth waiting out rather than failing the partition's first batch.
+ */
+async function changelogOffsets(admin: Admin, topic: string, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      // Metadata missing means the admin was disconnected: the processor is stopping.
+      const retriable =
+        err instanceof Error &&
+        err.name !== 'KafkaJSTopicMetadataNotLoaded' &&
+        (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1000)));
+    }
+  }
+}
+
+/**
  * Rebuilds the dedupe index of the given partitions from the compacted
  * changelog, reading committed records only. Only the owner of input
  * partition p writes changelog partition p, so once a reader stops seeing
@@ -20,7 +42,7 @@ export async function restoreDedupe(
   idleMs = 2000,
 ): Promise<number> {
   if (partitions.length === 0) return 0;
-  const offsets = await admin.fetchTopicOffsets(changelogTopic);
+  const offsets = await changelogOffsets(admin, changelogTopic);
   const wanted = new Set(partitions);
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {

@@ -104,6 +104,7 @@ export async function startProcessor(
   const changelogTopic = topicName(prefix, TOPICS.dedupeChangelog.name);
   const restored = new Map<number, Promise<unknown>>();
   let ready = false;
+  let stopping = false;
   const stage = new TransactionalStage(
     kafka,
     {
@@ -120,7 +121,13 @@ export async function startProcessor(
         restoring = restoreDedupe(kafka, admin, changelogTopic, [batch.partition], dedupe, log);
         restored.set(batch.partition, restoring);
       }
-      await restoring;
+      try {
+        await restoring;
+      } catch (err) {
+        // The next delivery of this batch starts a fresh restore.
+        if (restored.get(batch.partition) === restoring) restored.delete(batch.partition);
+        throw err;
+      }
       await pendingReload;
       const end = metrics.batchSeconds.startTimer();
       const result = await pipeline.handleBatch(batch);
@@ -134,6 +141,10 @@ export async function startProcessor(
     restored.clear();
     for (const p of dedupe.partitions()) if (!assigned.includes(p)) dedupe.dropPartition(p);
     const all = restoreDedupe(kafka, admin, changelogTopic, assigned, dedupe, log);
+    // A failure surfaces in the partition's next batch, which retries the restore; here it is only logged.
+    all.catch((err: unknown) => {
+      if (!stopping) log.warn({ err, partitions: assigned }, 'dedupe restore failed; retried on the next batch');
+    });
     for (const p of assigned) restored.set(p, all);
     ready = true;
     log.info({ partitions: assigned }, 'partitions assigned');
@@ -148,6 +159,7 @@ export async function startProcessor(
     registry,
     stop: async () => {
       ready = false;
+      stopping = true;
       await stage.stop();
       await transformations.close();
       workspace.close();
