@@ -172,6 +172,15 @@ async function main() {
   const cpus = os.cpus();
   const machine = `${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`;
   process.stdout.write(`machine: ${machine}\nevents per run: ${N}, users: ${USERS}\n`);
+  // ROUTER_BENCH_PER_EVENT=64,256 runs only the one-event-per-request scenario at those in-flight limits.
+  const perEventOnly = process.env.ROUTER_BENCH_PER_EVENT;
+  if (perEventOnly) {
+    for (const inFlight of perEventOnly.split(',').map(Number)) {
+      const r = await throughput(`1 event/request, ${inFlight} in flight`, 1, inFlight, N);
+      process.stdout.write(`${JSON.stringify(r)}\n`);
+    }
+    return;
+  }
   const rows = [
     await throughput('1 event/request, 64 in flight', 1, 64, N),
     await throughput('batches of 50, 16 in flight', 50, 16, N),

@@ -37,6 +37,14 @@ export function classifyStatus(status: number, retryAfter?: string | string[]): 
   return { kind: 'abort', status, error };
 }
 
+const EXCERPT_BYTES = 300;
+
+interface RawResponse {
+  status: number;
+  retryAfter?: string;
+  excerpt: string;
+}
+
 /**
  * A generic webhook: POSTs the event JSON (or an array of events) to a URL
  * over a pool of keep-alive connections. Network errors and timeouts are
@@ -72,19 +80,57 @@ export class WebhookDeliverer implements Deliverer {
     if (items.length === 1) headers['x-sluice-message-id'] = items[0].messageId;
     let outcome: DeliveryOutcome;
     try {
-      const res = await this.pool.request({ path: this.path, method: this.config.method, headers, body });
-      outcome = classifyStatus(res.statusCode, res.headers['retry-after']);
-      if (outcome.kind === 'ok') {
-        await res.body.dump();
-      } else {
-        const excerpt = (await res.body.text().catch(() => '')).slice(0, 300);
-        if (excerpt) outcome.error = `${outcome.error}: ${excerpt}`;
-      }
+      const res = await this.send(headers, body);
+      outcome = classifyStatus(res.status, res.retryAfter);
+      if (outcome.kind !== 'ok' && res.excerpt) outcome.error = `${outcome.error}: ${res.excerpt}`;
     } catch (err) {
       const e = err as Error & { code?: string };
       outcome = { kind: 'retry', error: `${e.code ?? e.name}: ${e.message}` };
     }
     return items.map(() => outcome);
+  }
+
+  /**
+   * One request through undici's dispatch API rather than `request()`: no
+   * response stream is built for the common empty 2xx answer, which is a
+   * sixth of the per-request cost at one event per request.
+   */
+  private send(headers: Record<string, string>, body: string): Promise<RawResponse> {
+    return new Promise((resolve, reject) => {
+      let status = 0;
+      let retryAfter: string | undefined;
+      const excerpt: Buffer[] = [];
+      let excerptBytes = 0;
+      this.pool.dispatch(
+        { path: this.path, method: this.config.method, headers, body },
+        {
+          onConnect: () => undefined,
+          onHeaders: (statusCode: number, rawHeaders: Buffer[]) => {
+            status = statusCode;
+            for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+              if (rawHeaders[i].toString('latin1').toLowerCase() === 'retry-after') {
+                retryAfter = rawHeaders[i + 1].toString('latin1');
+              }
+            }
+            return true;
+          },
+          onData: (chunk: Buffer) => {
+            if (status >= 300 && excerptBytes < EXCERPT_BYTES) {
+              excerpt.push(chunk);
+              excerptBytes += chunk.length;
+            }
+            return true;
+          },
+          onComplete: () =>
+            resolve({
+              status,
+              retryAfter,
+              excerpt: Buffer.concat(excerpt).toString('utf8').slice(0, EXCERPT_BYTES),
+            }),
+          onError: reject,
+        },
+      );
+    });
   }
 
   async close(): Promise<void> {
