@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
+import { Pool } from 'undici';
 import { toEnvelope, AcceptedEvent, partitionKey } from '@sluice/events';
 import { createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
@@ -134,14 +135,19 @@ class RssSampler {
     return this.cpuNow() - this.cpuStart;
   }
   private cpuNow(): number {
-    return [this.pid, ...childrenOf(this.pid)].reduce((a, p) => a + cpuSeconds(p), 0);
+    return this.pids().reduce((a, p) => a + cpuSeconds(p), 0);
+  }
+  private children: number[] | undefined;
+  /** The gateway and its workers; the workers are looked up once, as a scan of /proc every sample would stall the load driver. */
+  private pids(): number[] {
+    this.children ??= childrenOf(this.pid);
+    return [this.pid, ...this.children];
   }
   private timer: NodeJS.Timeout | undefined;
   constructor(private readonly pid: number) {}
   start(): void {
     const sample = () => {
-      const pids = [this.pid, ...childrenOf(this.pid)];
-      const each = pids.map(rssKb);
+      const each = this.pids().map(rssKb);
       this.peakTotalKb = Math.max(
         this.peakTotalKb,
         each.reduce((a, b) => a + b, 0),
@@ -280,6 +286,78 @@ function drive(
   });
 }
 
+/**
+ * Open loop at a fixed rate with undici: a request leaves every 1/rate s whether or not earlier
+ * ones were answered, so queueing shows in the latency. Unlike autocannon's client, undici
+ * disables Nagle's algorithm (as SDK HTTP clients do); with Nagle on, the tail segment of a
+ * 93 KB body waits for the server's delayed ACK, which adds up to ~40 ms per request on loopback.
+ */
+async function driveOpenLoop(
+  name: string,
+  url: string,
+  bodies: string[],
+  batch: number,
+  seconds: number,
+  rate: number,
+  sampler: RssSampler,
+): Promise<LoadResult> {
+  sampler.reset();
+  const pool = new Pool(url, { connections: 64 });
+  const headers = {
+    'content-type': 'application/json',
+    authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`,
+  };
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const inFlight: Promise<void>[] = [];
+  const start = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      pool
+        .request({ path: '/v1/batch', method: 'POST', headers, body: bodies[i % bodies.length] })
+        .then(async (res) => {
+          await res.body.dump();
+          // From the scheduled send time: a late send counts against the latency.
+          latencies.push(performance.now() - due);
+          if (res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+        })
+        .catch(() => {
+          errors++;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  const duration = (performance.now() - start) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  const pct = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
+  const ok = latencies.length - non2xx;
+  const cpu = sampler.cpuUsed();
+  return {
+    name,
+    batch,
+    connections: 64,
+    seconds,
+    requests: ok,
+    non2xx,
+    errors,
+    eventsPerSec: Math.round((ok * batch) / duration),
+    p50: pct(0.5),
+    p90: pct(0.9),
+    p99: pct(0.99),
+    peakRssMb: Math.round(sampler.peakTotalKb / 1024),
+    peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+    cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
+    gatewayCores: Math.round((cpu / duration) * 100) / 100,
+  };
+}
+
 // ---------- Kafka alone: the ceiling ----------
 interface Ceiling {
   producer: string;
@@ -414,7 +492,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (!['batch100', 'halfload', 'batch1'].some((n) => ONLY.has(n))) {
+  if (!['batch100', 'halfload', 'halfload-open', 'batch1'].some((n) => ONLY.has(n))) {
     if (env.BENCH_JSON) fs.writeFileSync(env.BENCH_JSON, JSON.stringify(results, null, 2));
     return;
   }
@@ -443,9 +521,32 @@ async function main(): Promise<void> {
         await drive(`batch of 100, ${rate * 100} events/s offered`, url, bodies100, 100, SHORT, 16, sampler, rate),
       );
     }
+    if (ONLY.has('halfload-open')) {
+      const rate = Math.round(TARGET_EPS / 2 / 100);
+      loads.push(
+        await driveOpenLoop(
+          `batch of 100, ${rate * 100} events/s, open loop (undici)`,
+          url,
+          bodies100,
+          100,
+          SHORT,
+          rate,
+          sampler,
+        ),
+      );
+    }
     if (ONLY.has('batch1')) {
       const bodies1 = makeBodies(1, 2000);
       loads.push(await drive('batch of 1, max rate', url, bodies1, 1, SHORT, CONNECTIONS, sampler));
+    }
+    if (env.BENCH_DUMP_METRICS) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      console.log(
+        text
+          .split('\n')
+          .filter((l) => /ack_latency_seconds_bucket|produce_latency_seconds_bucket/.test(l))
+          .join('\n'),
+      );
     }
   } finally {
     sampler.stop();
