@@ -170,11 +170,16 @@ export class ProcessorPipeline {
         topic: this.topics.processed,
         message: {
           key,
-          value: serde.encode(
-            this.topics.processed,
-            'event-envelope',
-            toEnvelope(processed, { sourceId, requestIp: env.requestIp }),
-          ),
+          // An event no plan changed is the record as read: the envelope round-trips exactly,
+          // and the registry id in its header names the schema it was written with.
+          value:
+            processed === event
+              ? message.value
+              : serde.encode(
+                  this.topics.processed,
+                  'event-envelope',
+                  toEnvelope(processed, { sourceId, requestIp: env.requestIp }),
+                ),
         },
       });
       for (const edge of plan.identityEdges) {
