@@ -5,7 +5,7 @@ import { z } from '@sluice/config';
 /** `config` of a destination of type `webhook`. */
 export const webhookConfigSchema = z.object({
   url: z.string().url(),
-  method: z.enum(['POST', 'PUT']).default('POST'),
+  method: z.enum(['POST', 'PUT', 'PATCH']).default('POST'),
   headers: z.record(z.string()).default({}),
   /** 1 sends each event as a JSON object; more sends a JSON array of up to this many events. */
   maxBatchSize: z.number().int().min(1).max(1000).default(1),

@@ -91,6 +91,7 @@ describe('WebhookDeliverer against a local server', () => {
     const http = await import('node:http');
     const bodies: unknown[] = [];
     const headers: Record<string, unknown>[] = [];
+    const methods: (string | undefined)[] = [];
     let status = 200;
     const server = http.createServer((req, res) => {
       let b = '';
@@ -98,6 +99,7 @@ describe('WebhookDeliverer against a local server', () => {
       req.on('end', () => {
         bodies.push(JSON.parse(b));
         headers.push(req.headers);
+        methods.push(req.method);
         res.writeHead(status, status === 429 ? { 'retry-after': '5' } : {});
         res.end(status === 400 ? 'field x is invalid' : '');
       });
@@ -110,6 +112,9 @@ describe('WebhookDeliverer against a local server', () => {
     );
     const batch = new WebhookDeliverer(
       webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}/in`, maxBatchSize: 10 }),
+    );
+    const patch = new WebhookDeliverer(
+      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}/in`, method: 'PATCH' }),
     );
     try {
       expect(await single.deliver([item(1)])).toEqual([{ kind: 'ok' }]);
@@ -129,9 +134,13 @@ describe('WebhookDeliverer against a local server', () => {
       expect(await single.deliver([item(5)])).toEqual([
         { kind: 'abort', status: 400, error: 'HTTP 400: field x is invalid' },
       ]);
+      status = 200;
+      expect(await patch.deliver([item(6)])).toEqual([{ kind: 'ok' }]);
+      expect(methods).toEqual(['POST', 'POST', 'POST', 'POST', 'PATCH']);
     } finally {
       await single.close();
       await batch.close();
+      await patch.close();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }
