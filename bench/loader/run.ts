@@ -18,12 +18,13 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SegmentEvent, toEnvelope } from '@sluice/events';
 import { Partitioners } from 'kafkajs';
 import { createDurableProducer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
-import { readParquet, readTableState, S3Store } from '@sluice/lake';
+import { S3Store } from '@sluice/lake';
 import { createLogger, Lifecycle } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
 import { loadLoaderConfig } from '../../services/warehouse-loader/src/config';
 import { startLoader } from '../../services/warehouse-loader/src/loader';
 import { createStore } from '../../services/warehouse-loader/src/lake-sink';
+import { quantile, watchDeltaTable } from '../support/delta-watch';
 
 const N = Number(process.argv[2] ?? 100000);
 const RATE = Number(process.argv[3] ?? 5000);
@@ -169,29 +170,8 @@ async function latency(): Promise<string> {
   });
   await sleep(8000);
   const acked = new Map<string, number>();
-  const seen = new Map<string, number>();
   const store = createStore(config.lake);
-  let stopWatch = false;
-  const lat: number[] = [];
-  const watcher = (async () => {
-    let version = -1;
-    while (!stopWatch) {
-      const state = await readTableState(store, 'delta/tracks').catch(() => undefined);
-      const at = Date.now();
-      if (state && state.version > version) {
-        version = state.version;
-        for (const add of state.files.values()) {
-          if (seen.has(add.path)) continue;
-          seen.set(add.path, at);
-          for (const r of await readParquet((await store.get(`delta/tracks/${add.path}`))!)) {
-            const t = acked.get(String(r.id));
-            if (t !== undefined) lat.push(at - t);
-          }
-        }
-      }
-      await sleep(100);
-    }
-  })();
+  const watch = watchDeltaTable(store, 'delta/tracks');
   const tick = 100;
   const perTick = Math.round((RATE * tick) / 1000);
   const start = Date.now();
@@ -212,14 +192,18 @@ async function latency(): Promise<string> {
   const elapsed = (Date.now() - start) / 1000;
   await Promise.all(sends);
   const deadline = Date.now() + 60000;
-  while (lat.length < acked.size && Date.now() < deadline) await sleep(200);
-  stopWatch = true;
-  await watcher;
+  const allSeen = () => [...acked.keys()].every((id) => watch.seenAt.has(id));
+  while (!allSeen() && Date.now() < deadline) await sleep(200);
+  await watch.stop();
   await producer.disconnect();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
+  const lat = [...acked].flatMap(([id, t]) => {
+    const seen = watch.seenAt.get(id);
+    return seen === undefined ? [] : [seen - t];
+  });
   lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  const q = (p: number) => quantile(lat, p);
   return `latency at ${Math.round(produced / elapsed)} events/s for ${SECONDS} s (local folder, flush ${config.flush.intervalMs} ms / ${config.flush.maxEvents} events): ${lat.length}/${acked.size} track rows seen; ack → readable in Delta p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${lat[lat.length - 1]} ms`;
 }
 

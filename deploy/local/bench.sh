@@ -36,8 +36,9 @@ declare -A BENCHES=(
   [lake]=bench/lake/delta-write.ts
   [parquet]=bench/lake/parquet-writers.ts
   [loader]=bench/loader/run.ts
+  [e2e]=bench/e2e/run.ts
 )
-selected="${BENCH:-gateway processor processing router lake parquet loader}"
+selected="${BENCH:-gateway processor processing router lake parquet loader e2e}"
 for name in $selected; do
   entry="${BENCHES[$name]:-}"
   if [ -z "$entry" ] || [ ! -f "$entry" ]; then echo "=== bench: $name (not present, skipped)"; continue; fi
