@@ -360,3 +360,45 @@ export class DedupeIndex {
     return next;
   }
 }
+
+/** First byte of a batch changelog record; older records (one id per record) carry the expiry as decimal text. */
+const BATCH_FORMAT_V1 = 0x01;
+
+/**
+ * One changelog record for all the ids a batch remembered: a version byte, then per id its
+ * expiry (float64, epoch ms) and its 64-bit hash. A record per id cost the processor a third
+ * of its Kafka records; ids of one batch share a record, which time retention (not compaction)
+ * removes once every id in it has expired.
+ */
+export function encodeChangelogBatch(entries: readonly DedupeChangelogEntry[]): Buffer {
+  const live = entries.filter((e) => e.expiresAt !== null && parseHex(e.key) !== undefined);
+  const buf = Buffer.allocUnsafe(1 + live.length * 16);
+  buf[0] = BATCH_FORMAT_V1;
+  let off = 1;
+  for (const e of live) {
+    buf.writeDoubleBE(e.expiresAt as number, off);
+    buf.write(e.key, off + 8, 8, 'hex');
+    off += 16;
+  }
+  return buf;
+}
+
+/**
+ * The entries of a changelog record of either format: a batch record (encodeChangelogBatch), or
+ * an older per-id record keyed by the id's hex hash with the expiry as text (null value = tombstone).
+ */
+export function decodeChangelogRecord(
+  partition: number,
+  key: Buffer | null,
+  value: Buffer | null,
+): DedupeChangelogEntry[] {
+  if (value && value.length > 0 && value[0] === BATCH_FORMAT_V1) {
+    const out: DedupeChangelogEntry[] = [];
+    for (let off = 1; off + 16 <= value.length; off += 16) {
+      out.push({ partition, key: value.toString('hex', off + 8, off + 16), expiresAt: value.readDoubleBE(off) });
+    }
+    return out;
+  }
+  if (!key) return [];
+  return [{ partition, key: key.toString(), expiresAt: value ? Number(value.toString()) : null }];
+}

@@ -1,4 +1,11 @@
-import { DedupeChangelogEntry, DedupeIndex, DEFAULT_DEDUPE_WINDOW_MS, hashKey } from '../src';
+import {
+  decodeChangelogRecord,
+  DedupeChangelogEntry,
+  DedupeIndex,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  encodeChangelogBatch,
+  hashKey,
+} from '../src';
 
 const T0 = Date.UTC(2026, 10, 22, 0, 0, 0);
 const HOUR = 3600_000;
@@ -55,6 +62,27 @@ describe('DedupeIndex', () => {
     for (const e of log) late.apply(e, T0 + 2 * HOUR);
     expect(late.stats(T0 + 2 * HOUR).entries).toBe(0);
     expect(log[0].key).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  it('packs a batch of ids into one changelog record that restores them all, and still reads per-id records', () => {
+    const a = new DedupeIndex({ windowMs: HOUR });
+    const batch: DedupeChangelogEntry[] = [];
+    for (let i = 0; i < 500; i++) batch.push(a.remember(4, 'web', `b-${i}`, T0));
+    const value = encodeChangelogBatch(batch);
+    expect(value.length).toBe(1 + 500 * 16);
+    const decoded = decodeChangelogRecord(4, Buffer.from('b:1234'), value);
+    expect(decoded).toEqual(batch);
+
+    const restored = new DedupeIndex({ windowMs: HOUR });
+    for (const e of decoded) restored.apply(e, T0 + 1000);
+    for (let i = 0; i < 500; i++) expect(restored.isDuplicate(4, 'web', `b-${i}`, T0 + 2000)).toBe(true);
+    expect(restored.isDuplicate(4, 'web', 'b-500', T0 + 2000)).toBe(false);
+
+    // The older format: one id per record, expiry as text, null value = tombstone.
+    const one = batch[0];
+    expect(decodeChangelogRecord(4, Buffer.from(one.key), Buffer.from(String(one.expiresAt)))).toEqual([one]);
+    expect(decodeChangelogRecord(4, Buffer.from(one.key), null)).toEqual([{ ...one, expiresAt: null }]);
+    expect(decodeChangelogRecord(4, null, null)).toEqual([]);
   });
 
   it('stays within its memory bound, evicting the oldest ids first', () => {

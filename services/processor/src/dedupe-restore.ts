@@ -1,6 +1,6 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from '@sluice/observability';
-import type { DedupeIndex } from '@sluice/processing';
+import { decodeChangelogRecord, type DedupeIndex } from '@sluice/processing';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -70,9 +70,8 @@ export async function restoreDedupe(
             bump();
             if (!wanted.has(batch.partition)) return;
             for (const m of batch.messages) {
-              const expiresAt = m.value ? Number(m.value.toString()) : null;
-              if (m.key) {
-                index.apply({ partition: batch.partition, key: m.key.toString(), expiresAt }, now);
+              for (const entry of decodeChangelogRecord(batch.partition, m.key, m.value)) {
+                index.apply(entry, now);
                 applied++;
               }
             }

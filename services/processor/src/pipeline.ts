@@ -2,7 +2,14 @@ import type { KafkaMessage } from 'kafkajs';
 import { EventEnvelope, fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
 import { ConsumedBatch, destinationTopic, OutputRecord, StageResult, TOPICS, topicName } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
-import { DedupeChangelogEntry, DedupeIndex, planFanOut, SluiceEvent, TrackingPlanCompiler } from '@sluice/processing';
+import {
+  DedupeChangelogEntry,
+  DedupeIndex,
+  encodeChangelogBatch,
+  planFanOut,
+  SluiceEvent,
+  TrackingPlanCompiler,
+} from '@sluice/processing';
 import type { AvroSerde } from '@sluice/serde';
 import type { WorkspaceSnapshot } from '@sluice/workspace';
 import type { ProcessorMetrics } from './metrics';
@@ -45,7 +52,7 @@ interface TransformGroup {
 /**
  * events.raw → (dedupe, suppression, tracking plan, per-destination filters,
  * transformations) → events.processed, sluice.dest.<id>, identity.edges and
- * the dead-letter topic, plus the dedupe changelog. The records of one batch
+ * the dead-letter topic, plus one dedupe changelog record per batch. The records of one batch
  * are committed with its offsets in one transaction (TransactionalStage).
  */
 export class ProcessorPipeline {
@@ -152,10 +159,6 @@ export class ProcessorPipeline {
         continue;
       }
       remembered.push(check.entry);
-      records.push({
-        topic: this.topics.changelog,
-        message: { key: check.entry.key, value: String(check.entry.expiresAt), partition: batch.partition },
-      });
 
       const plan = planFanOut(event, snapshot, sourceId, { compiler: this.compiler, nowMs: now });
       for (const v of plan.violations) metrics.violations.inc({ source: sourceId, rule: v.type });
@@ -221,6 +224,17 @@ export class ProcessorPipeline {
     }
 
     for (const g of groups.values()) records.push(...(await this.transformGroup(g, batch)));
+    if (remembered.length > 0) {
+      records.push({
+        topic: this.topics.changelog,
+        message: {
+          // Unique per batch, and the same when an aborted batch is read again.
+          key: `b:${batch.messages[0].offset}`,
+          value: encodeChangelogBatch(remembered),
+          partition: batch.partition,
+        },
+      });
+    }
 
     return {
       records,
