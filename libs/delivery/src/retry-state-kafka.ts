@@ -52,6 +52,8 @@ export class KafkaRetryStateStore implements RetryStateStore {
   private readonly pending = new Map<string, { partition: number; value: Buffer | null }>();
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
+  /** Ends restores still reading when the destination stops. */
+  private readonly aborts = new Set<() => void>();
 
   constructor(
     private readonly kafka: Kafka,
@@ -111,8 +113,9 @@ export class KafkaRetryStateStore implements RetryStateStore {
     }
   }
 
-  /** Stops the timer; what is still pending is written once more. */
+  /** Stops the timer and any restore still reading; what is still pending is written once more. */
   async close(): Promise<void> {
+    for (const abort of this.aborts) abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.flush();
@@ -159,17 +162,22 @@ export class KafkaRetryStateStore implements RetryStateStore {
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
-      const done = new Promise<'done' | 'idle' | 'timeout'>((resolve, reject) => {
+      type Ending = 'done' | 'idle' | 'timeout' | 'stopped';
+      let end: (how: Ending) => void = () => undefined;
+      const done = new Promise<Ending>((resolve, reject) => {
         let idle: NodeJS.Timeout | undefined;
-        const bump = () => {
-          if (idle) clearTimeout(idle);
-          idle = setTimeout(() => resolve('idle'), idleMs);
-        };
-        const overall = setTimeout(() => resolve('timeout'), loadTimeoutMs);
-        const finish = () => {
+        const overall = setTimeout(() => end('timeout'), loadTimeoutMs);
+        const clear = () => {
           if (idle) clearTimeout(idle);
           clearTimeout(overall);
-          resolve('done');
+        };
+        end = (how) => {
+          clear();
+          resolve(how);
+        };
+        const bump = () => {
+          if (idle) clearTimeout(idle);
+          idle = setTimeout(() => end('idle'), idleMs);
         };
         // Idle counts only from the join: before it, silence says nothing about the topic.
         consumer.on(consumer.events.GROUP_JOIN, bump);
@@ -177,21 +185,26 @@ export class KafkaRetryStateStore implements RetryStateStore {
           .run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {
-              const end = remaining.get(batch.partition);
-              if (end === undefined) return;
+              const last = remaining.get(batch.partition);
+              if (last === undefined) return;
               bump();
               for (const m of batch.messages) {
-                if (BigInt(m.offset) > end) break;
+                if (BigInt(m.offset) > last) break;
                 out.push({ key: m.key ? m.key.toString('utf8') : null, value: m.value });
               }
-              if (BigInt(batch.lastOffset()) >= end) remaining.delete(batch.partition);
-              if (remaining.size === 0) finish();
+              if (BigInt(batch.lastOffset()) >= last) remaining.delete(batch.partition);
+              if (remaining.size === 0) end('done');
             },
           })
-          .catch(reject);
+          .catch((err: unknown) => {
+            clear();
+            reject(err);
+          });
       });
-      const how = await done;
-      if (how !== 'done') {
+      const abort = () => end('stopped');
+      this.aborts.add(abort);
+      const how = await done.finally(() => this.aborts.delete(abort));
+      if (how !== 'done' && how !== 'stopped') {
         this.log.warn(
           { destinationId: this.opts.destinationId, how, unread: [...remaining.keys()] },
           'retry state restore stopped before the end; windows of unread events start again',
