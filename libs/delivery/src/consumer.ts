@@ -3,6 +3,7 @@ import { createPipelineConsumer } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
 import type { DeliveryEngine } from './engine';
 import { decodeRanges } from './ranges';
+import type { RestoredRetries, RetryStateStore } from './retry-state';
 import type { IncomingRecord } from './types';
 
 /** Turns a consumed message into a record; throws an error with `retriable: true` to be tried again. */
@@ -18,6 +19,8 @@ export interface DestinationConsumerOptions {
   onFatal?: (err: unknown) => void;
   /** Called after each commit round with the partitions held and their watermark. */
   onCommit?: (committed: { partition: number; offset: string }[]) => void;
+  /** Durable retry states (decision 0607): read back for newly assigned partitions, flushed before they move. */
+  retryState?: RetryStateStore;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,6 +39,8 @@ export class DestinationConsumer {
   private readonly paused = new Set<number>();
   private stopping = false;
   private assigned = new Set<number>();
+  /** Retry states being read for partitions assigned at the last join and not yet held by the engine. */
+  private readonly restoring = new Map<number, Promise<RestoredRetries>>();
 
   constructor(
     kafka: Kafka,
@@ -64,7 +69,11 @@ export class DestinationConsumer {
     // A rebalance starts: send nothing new and commit what is finished before the partitions move.
     this.consumer.on(this.consumer.events.REBALANCING, () => {
       this.engine.hold(true);
-      this.committing = this.committing.then(() => this.commit());
+      this.committing = this.committing.then(async () => {
+        await this.commit();
+        // The next owner reads the retry states at its join: have ours written by then.
+        await this.opts.retryState?.flush();
+      });
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
       if (e.payload.restart || this.stopping) return;
@@ -80,7 +89,19 @@ export class DestinationConsumer {
         if (batch.messages.length === 0 || isStale() || this.stopping) return;
         const p = batch.partition;
         if (!this.engine.hasPartition(p)) {
-          this.engine.assign(p, await this.doneBefore(p));
+          const restored = this.restoring.get(p) ?? this.restore([p]).get(p)!;
+          // Restoring can take a group join of its own: keep this member's session alive meanwhile.
+          let settled = false;
+          void restored.finally(() => (settled = true));
+          while (!settled) {
+            await Promise.race([restored, sleep(1000)]);
+            if (!isRunning() || this.stopping || isStale()) return;
+            await heartbeat();
+          }
+          const doneBefore = await this.doneBefore(p);
+          if (isStale() || this.stopping || !this.assigned.has(p)) return;
+          this.engine.assign(p, doneBefore, await restored);
+          this.restoring.delete(p);
         }
         const records: IncomingRecord[] = [];
         for (const m of batch.messages) {
@@ -129,7 +150,38 @@ export class DestinationConsumer {
       this.consumer.resume([{ topic: this.opts.topic, partitions: resume }]);
     }
     this.assigned = next;
+    for (const p of [...this.restoring.keys()]) if (!next.has(p)) this.restoring.delete(p);
+    const fresh = partitions.filter((p) => !this.engine.hasPartition(p) && !this.restoring.has(p));
+    if (fresh.length > 0) for (const [p, loading] of this.restore(fresh)) this.restoring.set(p, loading);
     this.log.info({ topic: this.opts.topic, partitions }, 'assignment');
+  }
+
+  /**
+   * Starts reading the retry states of these partitions. A failed read is
+   * logged and yields none: those events' windows start again (never shorter).
+   */
+  private restore(partitions: number[]): Map<number, Promise<RestoredRetries>> {
+    const out = new Map<number, Promise<RestoredRetries>>();
+    const store = this.opts.retryState;
+    if (!store) {
+      for (const p of partitions) out.set(p, Promise.resolve(new Map()));
+      return out;
+    }
+    const all = store.load(partitions).catch((err: unknown) => {
+      if (!this.stopping) {
+        this.log.warn(
+          { err, topic: this.opts.topic, partitions },
+          'could not read retry states; their windows restart',
+        );
+      }
+      return new Map<number, Map<number, never>>();
+    });
+    for (const p of partitions)
+      out.set(
+        p,
+        all.then((m): RestoredRetries => m.get(p) ?? new Map()),
+      );
+    return out;
   }
 
   /** Offsets the previous owner had finished above its watermark (from the commit metadata). */
@@ -191,6 +243,7 @@ export class DestinationConsumer {
     if (!finished) this.log.warn({ topic: this.opts.topic }, 'stop timeout: requests still in flight are left');
     await this.committing;
     await this.commit();
+    await this.opts.retryState?.flush();
     await this.consumer.disconnect();
     await this.admin.disconnect();
   }

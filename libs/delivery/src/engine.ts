@@ -1,6 +1,7 @@
 import type { Logger } from '@sluice/observability';
 import { MinHeap } from './heap';
 import { encodeRanges, inRanges, OffsetRange } from './ranges';
+import type { RestoredRetries, RetryStateSink } from './retry-state';
 import { backoffDelay, DeliverySettings } from './settings';
 import { TokenBucket } from './token-bucket';
 import {
@@ -28,6 +29,8 @@ interface Entry {
   done: boolean;
   /** An earlier run had finished this offset (commit metadata): delivering it again is a redelivery. */
   redelivery: boolean;
+  /** Its retry state was reported to (or restored from) the retry-state sink: it needs a tombstone when done. */
+  persisted: boolean;
 }
 
 /** One user's FIFO queue on one partition. */
@@ -56,6 +59,8 @@ interface PartitionState {
   revoked: boolean;
   /** Offsets an earlier owner had finished above its committed watermark. */
   doneBefore: OffsetRange[];
+  /** Retry states an earlier owner recorded, by offset. */
+  restored: RestoredRetries;
   drainWaiters: (() => void)[];
 }
 
@@ -74,6 +79,8 @@ export interface DeliveryEngineOptions {
   metrics?: DeliveryMetrics;
   log?: Logger;
   random?: () => number;
+  /** Durable retry states (decision 0607); without it attempts and first-attempt times live in memory only. */
+  retryState?: RetryStateSink;
 }
 
 export interface EngineStats {
@@ -128,8 +135,11 @@ export class DeliveryEngine {
     return this.partitions.has(partition);
   }
 
-  /** Starts holding a partition; `doneBefore` comes from the committed metadata. */
-  assign(partition: number, doneBefore: OffsetRange[] = []): void {
+  /**
+   * Starts holding a partition; `doneBefore` comes from the committed metadata,
+   * `restored` from the retry-state topic (events that keep their window).
+   */
+  assign(partition: number, doneBefore: OffsetRange[] = [], restored: RestoredRetries = new Map()): void {
     if (this.partitions.has(partition)) return;
     this.partitions.set(partition, {
       partition,
@@ -140,6 +150,7 @@ export class DeliveryEngine {
       keys: new Map(),
       revoked: false,
       doneBefore,
+      restored,
       drainWaiters: [],
     });
   }
@@ -184,7 +195,15 @@ export class DeliveryEngine {
         lastStatus: null,
         done: false,
         redelivery: ps.doneBefore.length > 0 && inRanges(ps.doneBefore, offset),
+        persisted: false,
       };
+      const restored = ps.restored.size > 0 ? ps.restored.get(offset) : undefined;
+      if (restored && 'envelope' in record && record.envelope.messageId === restored.messageId) {
+        // The window goes on from the first attempt of whichever instance tried first.
+        entry.attempts = restored.attempts;
+        entry.firstAttemptAt = restored.firstAttemptAt;
+        entry.persisted = true;
+      }
       ps.entries.push(entry);
       ps.unfinished++;
       ks.queue.push(entry);
@@ -470,6 +489,14 @@ export class DeliveryEngine {
           : backoffDelay(e.attempts, s, this.random);
       // The last try happens at the end of the window, not after it.
       if (now + delay > windowEnd && e.attempts >= s.minAttempts - 1) delay = Math.max(0, windowEnd - now);
+      if (this.opts.retryState && 'envelope' in e.record) {
+        this.opts.retryState.failed(e.keyState.partition.partition, e.offset, {
+          messageId: e.record.envelope.messageId,
+          firstAttemptAt: first,
+          attempts: e.attempts,
+        });
+        e.persisted = true;
+      }
       const ks = e.keyState;
       ks.busy = false;
       ks.notBefore = now + delay;
@@ -484,6 +511,7 @@ export class DeliveryEngine {
     const ks = e.keyState;
     const ps = ks.partition;
     e.done = true;
+    if (e.persisted) this.opts.retryState?.finished(ps.partition, e.offset);
     ks.head++;
     ks.busy = false;
     ps.unfinished--;

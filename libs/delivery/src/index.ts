@@ -5,3 +5,5 @@ export * from './ranges';
 export * from './engine';
 export * from './consumer';
 export * from './kafka-io';
+export * from './retry-state';
+export * from './retry-state-kafka';

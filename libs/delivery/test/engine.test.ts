@@ -12,6 +12,8 @@ import {
   encodeRanges,
   IncomingRecord,
   inRanges,
+  RetryState,
+  RetryStateSink,
   TokenBucket,
 } from '../src';
 
@@ -91,7 +93,21 @@ function rec(offset: number, key: string, seq: number): IncomingRecord {
   };
 }
 
-function setup(deliverer: FakeDeliverer, overrides: Partial<DeliverySettings> = {}) {
+/** Records what the engine reports for durable retry states. */
+class RecordingRetryState implements RetryStateSink {
+  events: string[] = [];
+  latest = new Map<string, RetryState>();
+  failed(partition: number, offset: number, state: RetryState): void {
+    this.events.push(`failed ${partition}/${offset} #${state.attempts}`);
+    this.latest.set(`${partition}/${offset}`, state);
+  }
+  finished(partition: number, offset: number): void {
+    this.events.push(`finished ${partition}/${offset}`);
+    this.latest.delete(`${partition}/${offset}`);
+  }
+}
+
+function setup(deliverer: FakeDeliverer, overrides: Partial<DeliverySettings> = {}, retryState?: RetryStateSink) {
   const clock = new FakeClock();
   const deadLetters: DeadLetterRecord[] = [];
   const counts = { delivered: 0, retried: 0, dead: 0, redelivered: 0 };
@@ -103,6 +119,7 @@ function setup(deliverer: FakeDeliverer, overrides: Partial<DeliverySettings> = 
     settings,
     clock,
     random: () => 0.5,
+    retryState,
     deadLetters: {
       write: async (r) => {
         deadLetters.push(...r);
@@ -222,6 +239,67 @@ describe('DeliveryEngine', () => {
     expect(seqOf(d.delivered, 'A')).toEqual([1]);
     expect(counts.dead).toBe(1);
     expect(engine.watermark(3)).toBe('42');
+  });
+
+  it('reports the first failure and every retry of an event to the retry-state sink, and its end', async () => {
+    let failures = 2;
+    const d = new FakeDeliverer(1, (i) =>
+      i.messageId === 'A-0' && failures-- > 0 ? { kind: 'retry', error: 'HTTP 503', status: 503 } : { kind: 'ok' },
+    );
+    const rs = new RecordingRetryState();
+    const { clock, engine } = setup(d, { minBackoffMs: 1000 }, rs);
+    engine.enqueue(2, [rec(7, 'A', 0), rec(8, 'A', 1), rec(9, 'B', 0)]);
+    const start = clock.now();
+    await clock.advance(0);
+    expect(rs.latest.get('2/7')).toEqual({ messageId: 'A-0', firstAttemptAt: start, attempts: 1 });
+    await clock.advance(1000);
+    expect(rs.latest.get('2/7')).toEqual({ messageId: 'A-0', firstAttemptAt: start, attempts: 2 });
+    await clock.advance(2000);
+    // Events that never failed are not reported at all.
+    expect(rs.events).toEqual(['failed 2/7 #1', 'failed 2/7 #2', 'finished 2/7']);
+    expect(seqOf(d.delivered, 'A')).toEqual([0, 1]);
+  });
+
+  it('continues a restored retry window: dead-letters when the original window ends', async () => {
+    const d = new FakeDeliverer(1, (i) =>
+      i.messageId === 'A-0' ? { kind: 'retry', error: 'HTTP 503', status: 503 } : { kind: 'ok' },
+    );
+    const rs = new RecordingRetryState();
+    const { clock, engine, deadLetters } = setup(d, { retryWindowMs: 60_000, minBackoffMs: 10_000 }, rs);
+    // An earlier owner tried A-0 three times, the first 50 s ago; A-1's state names another event.
+    const firstAttemptAt = clock.now() - 50_000;
+    engine.assign(
+      4,
+      [],
+      new Map([
+        [20, { messageId: 'A-0', firstAttemptAt, attempts: 3 }],
+        [21, { messageId: 'not-A-1', firstAttemptAt, attempts: 9 }],
+      ]),
+    );
+    engine.enqueue(4, [rec(20, 'A', 0), rec(21, 'A', 1)]);
+    await clock.advance(0);
+    expect(deadLetters).toHaveLength(0);
+    // Next try is due 10 × 2^3 s later, which the original window cuts to its end (10 s from now).
+    await clock.advance(10_000);
+    expect(deadLetters).toHaveLength(1);
+    expect(deadLetters[0]).toMatchObject({ messageId: 'A-0', firstAttemptAt, attempts: 5 });
+    expect(deadLetters[0].failedAt - firstAttemptAt).toBe(60_000);
+    // A-1 was not restored (another messageId at that offset): it starts with attempt 1 and is delivered.
+    expect(d.delivered.map((i) => [i.messageId, i.attempt])).toEqual([['A-1', 1]]);
+    expect(rs.events).toEqual(['failed 4/20 #4', 'finished 4/20']);
+  });
+
+  it('dead-letters a restored event whose window already ended after one more failed try', async () => {
+    const d = new FakeDeliverer(1, () => ({ kind: 'retry', error: 'HTTP 503', status: 503 }));
+    const { clock, engine, deadLetters } = setup(d, { retryWindowMs: 60_000 });
+    const firstAttemptAt = clock.now() - 3 * 60_000;
+    engine.assign(0, [], new Map([[5, { messageId: 'A-0', firstAttemptAt, attempts: 4 }]]));
+    engine.enqueue(0, [rec(5, 'A', 0)]);
+    await clock.advance(0);
+    expect(d.requests).toHaveLength(1);
+    expect(deadLetters).toEqual([
+      expect.objectContaining({ messageId: 'A-0', firstAttemptAt, attempts: 5, errorClass: 'RetryWindowExceeded' }),
+    ]);
   });
 
   it('dead-letters an abort at once and goes on with the key', async () => {

@@ -55,6 +55,16 @@ export const TOPICS = {
     retentionMs: 2 * DAY_MS,
     purpose: 'messageIds seen per partition, to rebuild dedupe state after restarts and rebalances',
   },
+  routerRetryState: {
+    name: 'sluice.router.retry-state',
+    partitions: EVENT_PARTITIONS,
+    compacted: true,
+    // Compacted to one entry per waiting event; entries older than a destination topic's retention name nothing.
+    alsoDelete: true,
+    retentionMs: 7 * DAY_MS,
+    purpose:
+      'first-attempt time and attempt count of router events waiting for a retry, keyed by destination/partition/offset',
+  },
   schemas: {
     name: '_sluice_schemas',
     partitions: 1,

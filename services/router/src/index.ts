@@ -4,3 +4,4 @@ export * from './webhook';
 export * from './deliverers';
 export * from './metrics';
 export * from './router';
+export * from './follow';

@@ -1,17 +1,17 @@
 import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
 import { loadRouterConfig } from './config';
+import { followWorkspace } from './follow';
 import { startRouter } from './router';
-import { loadWorkspaceDestinations, selectDestinations } from './workspace';
+import { destinationsOf, openWorkspace, selectDestinations } from './workspace';
 
 async function main(): Promise<void> {
   const config = loadRouterConfig(process.env);
   const log = createLogger('router', config.observability.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.onSignals();
-  const destinations = selectDestinations(
-    await loadWorkspaceDestinations(config.workspaceFile, log.child({ component: 'workspace' })),
-    config.only,
-  );
+  const workspace = await openWorkspace(config.workspaceFile, log.child({ component: 'workspace' }));
+  lifecycle.add('workspace', async () => workspace.close());
+  const destinations = selectDestinations(destinationsOf(workspace.current()), config.only);
   const registry = createMetricsRegistry('router');
   let started = false;
   const ops = await startOpsServer(config.observability.metricsPort, registry, () => started);
@@ -27,6 +27,9 @@ async function main(): Promise<void> {
     },
   });
   lifecycle.add('router', () => router.stop());
+  // Stopped first on shutdown (added last), so no reload starts a destination while the router stops.
+  const unfollow = followWorkspace(workspace, router, config.only, log);
+  lifecycle.add('workspace reloads', async () => unfollow());
   started = true;
   log.info({ metricsPort: ops.port }, 'router ready');
 }

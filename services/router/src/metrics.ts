@@ -49,6 +49,8 @@ export class RouterMetrics {
         labelNames: ['destination'],
         registers: [registry],
         collect() {
+          // Reset first: a destination removed by a reload must not keep reporting its last values.
+          this.reset();
           for (const [id, engine] of engines) this.set({ destination: id }, pick(engine.stats()));
         },
       });
@@ -60,6 +62,10 @@ export class RouterMetrics {
 
   watch(destinationId: string, engine: DeliveryEngine): void {
     this.engines.set(destinationId, engine);
+  }
+
+  unwatch(destinationId: string): void {
+    this.engines.delete(destinationId);
   }
 
   forDestination(destination: string): DeliveryMetrics {

@@ -6,6 +6,7 @@ import {
   WorkspaceStore,
   type DestinationTypeInfo,
   type WorkspaceLogger,
+  type WorkspaceSnapshot,
 } from '@sluice/workspace';
 
 /** A destination as the workspace file declares it; other keys are ignored. */
@@ -55,18 +56,17 @@ export const ROUTER_DESTINATION_TYPES: Readonly<Record<string, DestinationTypeIn
   redis: { displayName: 'Redis', aliases: ['REDIS'], lake: false, configSchema: z.object({}).passthrough() },
 };
 
-/**
- * The workspace's destinations through `@sluice/workspace` (the loader every
- * service uses: JSON or YAML, validated). Read once at start; a changed file
- * takes effect on restart.
- */
-export async function loadWorkspaceDestinations(file: string, log: WorkspaceLogger): Promise<DestinationSpec[]> {
+/** Opens the workspace through `@sluice/workspace` (JSON or YAML, validated, reloaded when the file changes). */
+export async function openWorkspace(
+  file: string,
+  log: WorkspaceLogger,
+  opts: { pollIntervalMs?: number } = {},
+): Promise<WorkspaceStore> {
   const missing = Object.fromEntries(
     Object.entries(ROUTER_DESTINATION_TYPES).filter(([type]) => !(type in BUILTIN_DESTINATION_TYPES)),
   );
-  let store: WorkspaceStore;
   try {
-    store = await WorkspaceStore.open(file, { log, destinationTypes: missing });
+    return await WorkspaceStore.open(file, { log, destinationTypes: missing, pollIntervalMs: opts.pollIntervalMs });
   } catch (err) {
     const problems = (err as { problems?: string[] }).problems;
     throw new ConfigError(
@@ -74,20 +74,46 @@ export async function loadWorkspaceDestinations(file: string, log: WorkspaceLogg
       problems ? problems.map((p) => `WORKSPACE_FILE ${file}: ${p}`) : [(err as Error).message],
     );
   }
+}
+
+/** The router's destinations of a snapshot: every non-lake destination (lakes are the warehouse-loader's). */
+export function destinationsOf(snapshot: WorkspaceSnapshot): DestinationSpec[] {
+  return [...snapshot.destinationById.values()]
+    .filter((resolved) => !resolved.lake)
+    .map(({ destination: d }) => ({
+      id: d.id,
+      type: d.type,
+      name: d.name,
+      enabled: d.enabled,
+      config: JSON.parse(JSON.stringify(d.config)) as Record<string, unknown>,
+    }));
+}
+
+/** The workspace's destinations, read once (tools and tests; the service follows changes, see `followWorkspace`). */
+export async function loadWorkspaceDestinations(file: string, log: WorkspaceLogger): Promise<DestinationSpec[]> {
+  const store = await openWorkspace(file, log);
   try {
-    // Lake and warehouse destinations are loaded by the warehouse-loader from events.processed.
-    return [...store.current().destinationById.values()]
-      .filter((resolved) => !resolved.lake)
-      .map(({ destination: d }) => ({
-        id: d.id,
-        type: d.type,
-        name: d.name,
-        enabled: d.enabled,
-        config: JSON.parse(JSON.stringify(d.config)) as Record<string, unknown>,
-      }));
+    return destinationsOf(store.current());
   } finally {
     store.close();
   }
+}
+
+/** JSON with object keys sorted, so a reordered file is not a change. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Whether two specs of one destination deliver the same way (its name alone changing needs no restart). */
+export function sameDelivery(a: DestinationSpec, b: DestinationSpec): boolean {
+  return a.type === b.type && canonical(a.config) === canonical(b.config);
 }
 
 /** The enabled destinations to run, optionally narrowed to `only`. */

@@ -3,6 +3,10 @@ import { classifyStatus, parseRetryAfter } from '../src/webhook';
 import { loadRouterConfig } from '../src/config';
 import { deliverySettingsFor, parseWorkspace, selectDestinations } from '../src/workspace';
 import { builtinDeliverers } from '../src/deliverers';
+import { reloadSelection } from '../src/follow';
+import { planApply } from '../src/router';
+import { sameDelivery, type DestinationSpec } from '../src/workspace';
+import type { Logger } from '@sluice/observability';
 
 describe('webhook classification', () => {
   it('2xx ok, 408/429/5xx retry, other statuses abort', () => {
@@ -170,5 +174,43 @@ describe('WebhookDeliverer against a local server', () => {
     await slow.close();
     silent.closeAllConnections();
     await new Promise<void>((r) => silent.close(() => r()));
+  });
+});
+
+describe('following workspace changes', () => {
+  const spec = (id: string, config: Record<string, unknown>, type = 'webhook'): DestinationSpec => ({
+    id,
+    type,
+    name: id,
+    enabled: true,
+    config,
+  });
+
+  it('plans starts, stops and restarts; a reordered config or a new name is no change', () => {
+    const running = [
+      spec('a', { url: 'http://a', headers: { x: '1', y: '2' } }),
+      spec('b', { url: 'http://b' }),
+      spec('c', { url: 'http://c' }),
+    ];
+    const next = [
+      { ...spec('a', { headers: { y: '2', x: '1' }, url: 'http://a' }), name: 'renamed' },
+      spec('b', { url: 'http://b2' }),
+      spec('d', { url: 'http://d' }),
+    ];
+    const plan = planApply(running, next);
+    expect(plan.start.map((s) => s.id)).toEqual(['d']);
+    expect(plan.stop.map((s) => s.id)).toEqual(['c']);
+    expect(plan.restart.map((s) => s.id)).toEqual(['b']);
+    expect(sameDelivery(spec('x', { url: 'u' }), spec('x', { url: 'u' }, 'amplitude'))).toBe(false);
+    expect(sameDelivery(spec('x', { url: 'u', delivery: { ratePerSecond: 1 } }), spec('x', { url: 'u' }))).toBe(false);
+  });
+
+  it('selects enabled destinations on reload and leaves out ROUTER_DESTINATIONS ids that are gone', () => {
+    const warnings: unknown[] = [];
+    const log = { warn: (o: unknown) => warnings.push(o) } as unknown as Logger;
+    const all = [spec('a', {}), { ...spec('b', {}), enabled: false }, spec('c', {})];
+    expect(reloadSelection(all, undefined, log).map((d) => d.id)).toEqual(['a', 'c']);
+    expect(reloadSelection(all, ['c', 'gone'], log).map((d) => d.id)).toEqual(['c']);
+    expect(warnings).toEqual([{ missing: ['gone'] }]);
   });
 });

@@ -127,7 +127,7 @@ export class Receiver {
   private server!: http.Server;
   url = '';
   accepted: TestEvent[] = [];
-  attempts: { at: number; events: TestEvent[]; status: number }[] = [];
+  attempts: { at: number; events: TestEvent[]; status: number; headers: http.IncomingHttpHeaders }[] = [];
   decide: (events: TestEvent[]) => Reply = () => ({ status: 200 });
   delayMs = 0;
 
@@ -140,7 +140,7 @@ export class Receiver {
         const events = Array.isArray(body) ? body : [body];
         const answer = () => {
           const reply = this.decide(events);
-          this.attempts.push({ at: Date.now(), events, status: reply.status });
+          this.attempts.push({ at: Date.now(), events, status: reply.status, headers: req.headers });
           if (reply.status >= 200 && reply.status < 300) this.accepted.push(...events);
           res.writeHead(reply.status, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
           res.end('{}');
