@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { fetchTopicOffsetsWhenReady } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
 import {
   encodeRetryState,
@@ -24,21 +25,6 @@ export interface KafkaRetryStateOptions {
   loadTimeoutMs?: number;
   /** After joining, a restore that sees no record for this long is done (a compacted-away tail). */
   loadIdleMs?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** KRaft brokers answer NOT_LEADER for a moment after a topic is created; wait that out. */
-async function endOffsets(admin: Admin, topic: string, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      if ((err as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw err;
-      await sleep(Math.min(100 * attempt, 1000));
-    }
-  }
 }
 
 /**
@@ -126,9 +112,9 @@ export class KafkaRetryStateStore implements RetryStateStore {
     const statePartitions = new Set(partitions.map((p) => retryStatePartition(p, this.opts.partitions)));
     const admin = this.kafka.admin();
     await admin.connect();
-    let offsets: Awaited<ReturnType<typeof endOffsets>>;
+    let offsets: Awaited<ReturnType<typeof fetchTopicOffsetsWhenReady>>;
     try {
-      offsets = await endOffsets(admin, this.opts.topic);
+      offsets = await fetchTopicOffsetsWhenReady(admin, this.opts.topic);
     } finally {
       await admin.disconnect();
     }

@@ -158,3 +158,29 @@ export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], 
   }
   throw new Error(`topics ${names.join(', ')} had no leaders after ${timeoutMs} ms: ${String(lastError ?? '')}`);
 }
+
+/**
+ * Low and high offsets of a topic's partitions. KafkaJS's admin gives up on NOT_LEADER and
+ * similar answers, which a KRaft broker gives for a short while after a topic is created or a
+ * leader moves: those are waited out. Missing metadata means the admin was disconnected (its
+ * owner is stopping) and fails at once.
+ */
+export async function fetchTopicOffsetsWhenReady(
+  admin: Admin,
+  topic: string,
+  timeoutMs = 30000,
+): Promise<Awaited<ReturnType<Admin['fetchTopicOffsets']>>> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      const retriable =
+        err instanceof Error &&
+        err.name !== 'KafkaJSTopicMetadataNotLoaded' &&
+        (err as { retriable?: boolean }).retriable === true;
+      if (!retriable || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1000)));
+    }
+  }
+}

@@ -1,29 +1,8 @@
 import type { Admin, Kafka } from 'kafkajs';
+import { fetchTopicOffsetsWhenReady } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
 import { decodeChangelogRecord, type DedupeIndex } from '@sluice/processing';
 import { randomUUID } from 'node:crypto';
-
-/**
- * KafkaJS's admin gives up on NOT_LEADER and similar answers, which a KRaft
- * broker gives for a short while after a topic is created or a leader moves;
- * those are worth waiting out rather than failing the partition's first batch.
- */
-async function changelogOffsets(admin: Admin, topic: string, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await admin.fetchTopicOffsets(topic);
-    } catch (err) {
-      // Metadata missing means the admin was disconnected: the processor is stopping.
-      const retriable =
-        err instanceof Error &&
-        err.name !== 'KafkaJSTopicMetadataNotLoaded' &&
-        (err as { retriable?: boolean }).retriable === true;
-      if (!retriable || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1000)));
-    }
-  }
-}
 
 /**
  * Rebuilds the dedupe index of the given partitions from the compacted
@@ -42,7 +21,7 @@ export async function restoreDedupe(
   idleMs = 2000,
 ): Promise<number> {
   if (partitions.length === 0) return 0;
-  const offsets = await changelogOffsets(admin, changelogTopic);
+  const offsets = await fetchTopicOffsetsWhenReady(admin, changelogTopic);
   const wanted = new Set(partitions);
   const remaining = new Map<number, bigint>();
   for (const o of offsets) {
