@@ -1,2 +1,5 @@
 export * from './snowflake';
 export * from './databricks';
+export * from './sink';
+export * from './snowflake-sink';
+export * from './snowflake-connection';

@@ -65,6 +65,11 @@ export function sfLoadedCheck(target: SnowflakeTarget, table: string, appId: str
   return `SELECT MAX(${sfIdent('version')}) AS ${sfIdent('version')} FROM ${sfTable(target, LOAD_HISTORY_TABLE)} WHERE ${sfIdent('app_id')} = ${sfString(appId)} AND ${sfIdent('table_name')} = ${sfString(table)} HAVING MAX(${sfIdent('version')}) >= ${version}`;
 }
 
+/** The highest version (appId, table) holds, one row with NULL when none: rows at or below it are in the table. */
+export function sfLoadedVersion(target: SnowflakeTarget, table: string, appId: string): string {
+  return `SELECT MAX(${sfIdent('version')}) AS ${sfIdent('version')} FROM ${sfTable(target, LOAD_HISTORY_TABLE)} WHERE ${sfIdent('app_id')} = ${sfString(appId)} AND ${sfIdent('table_name')} = ${sfString(table)}`;
+}
+
 export function sfRecordLoad(
   target: SnowflakeTarget,
   table: string,
