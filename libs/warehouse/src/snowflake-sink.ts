@@ -19,6 +19,7 @@ import {
   sfLoadedVersion,
   sfLoadPlan,
   sfRecordLoad,
+  sfWidenings,
   SnowflakeTarget,
 } from './snowflake';
 
@@ -177,11 +178,14 @@ export class SnowflakeSink implements WarehouseSink {
       await run(sfRecordLoad(target, t.table, batch.appId, batch.version, 0));
       return { status: 'loaded', rows: 0 };
     }
-    const existing = (await run(sfColumnsQuery(target, t.table))).map((r) => String(Object.values(r)[0]));
+    const columns = (await run(sfColumnsQuery(target, t.table))).map((r) => {
+      const [name, type] = Object.values(r);
+      return { name: String(name), type: String(type) };
+    });
     const plan = sfLoadPlan(target, {
       table: t.table,
       schema: t.schema,
-      existingColumns: existing,
+      existingColumns: columns.map((c) => c.name),
       appId: batch.appId,
       version: batch.version,
       rows: rows.length,
@@ -194,6 +198,7 @@ export class SnowflakeSink implements WarehouseSink {
       const file = path.join(dir, `${t.table}.parquet`);
       await fs.promises.writeFile(file, writeParquet(t.schema, rows).bytes);
       for (const sql of plan.setup) await run(sql);
+      for (const sql of sfWidenings(target, t.table, columns, t.schema)) await run(sql);
       const put = plan.put(file);
       const failedUpload = checkPut(await run(put));
       if (failedUpload !== undefined) {
