@@ -74,3 +74,79 @@ export function dbMerge(
     `WHEN NOT MATCHED THEN INSERT (${cols.join(', ')}) VALUES (${cols.map((c) => `s.${c}`).join(', ')})`
   );
 }
+
+export const DB_LOAD_HISTORY_TABLE = '_sluice_load_history';
+
+/** The load history, as on Snowflake: (app_id, table_name, version) of every applied batch. */
+export function dbCreateLoadHistory(target: DatabricksTarget): string {
+  return `CREATE TABLE IF NOT EXISTS ${dbTable(target, DB_LOAD_HISTORY_TABLE)} (${dbIdent('app_id')} STRING, ${dbIdent('table_name')} STRING, ${dbIdent('version')} BIGINT, ${dbIdent('rows')} BIGINT, ${dbIdent('loaded_at')} TIMESTAMP) USING DELTA`;
+}
+
+export function dbLoadedVersion(target: DatabricksTarget, table: string, appId: string): string {
+  return `SELECT MAX(${dbIdent('version')}) AS ${dbIdent('version')} FROM ${dbTable(target, DB_LOAD_HISTORY_TABLE)} WHERE ${dbIdent('app_id')} = ${dbString(appId)} AND ${dbIdent('table_name')} = ${dbString(table)}`;
+}
+
+export function dbRecordLoad(
+  target: DatabricksTarget,
+  table: string,
+  appId: string,
+  version: number,
+  rows: number,
+): string {
+  return `INSERT INTO ${dbTable(target, DB_LOAD_HISTORY_TABLE)} (${['app_id', 'table_name', 'version', 'rows', 'loaded_at'].map(dbIdent).join(', ')}) VALUES (${dbString(appId)}, ${dbString(table)}, ${version}, ${rows}, current_timestamp())`;
+}
+
+/** Columns a table has now (empty when it does not exist). */
+export function dbColumnsQuery(target: DatabricksTarget, table: string): string {
+  return `SELECT column_name FROM ${dbIdent(target.catalog)}.information_schema.columns WHERE table_schema = ${dbString(target.schema.toLowerCase())} AND table_name = ${dbString(table.toLowerCase())} ORDER BY ordinal_position`;
+}
+
+export interface DatabricksBatch {
+  table: string;
+  schema: TableSchema;
+  existingColumns: readonly string[];
+  appId: string;
+  version: number;
+  rows: number;
+  /** Unity Catalog volume the files are PUT to, e.g. `/Volumes/main/sluice/staging`. */
+  volume: string;
+  /** Folder of this batch's file inside the volume, e.g. `<table>/<appId>-<version>`. */
+  folder: string;
+  merge?: { key: string; orderBy: string };
+}
+
+export interface DatabricksLoadPlan {
+  setup: string[];
+  /** Uploads the local Parquet file to the volume (driver staging PUT). */
+  put: (localPath: string) => string;
+  /** The load, then its history row. */
+  load: string[];
+  cleanup: string[];
+}
+
+/**
+ * The statements that load one table's batch into Databricks. There is no
+ * multi-statement transaction, so each step is idempotent on its own: COPY
+ * INTO skips a file path it already loaded (a replay re-uploads the same path),
+ * a MERGE replayed gives the same table, and the history row comes last, so a
+ * crash before it only makes the replay redo idempotent work.
+ */
+export function dbLoadPlan(target: DatabricksTarget, b: DatabricksBatch): DatabricksLoadPlan {
+  const setup: string[] = [];
+  if (b.existingColumns.length === 0) setup.push(dbCreateTable(target, b.table, b.schema));
+  else {
+    const add = dbAddColumns(target, b.table, b.existingColumns, b.schema);
+    if (add) setup.push(add);
+  }
+  const folder = `${b.volume.replace(/\/+$/, '')}/${b.folder}`;
+  const file = `${folder}/part.parquet`;
+  const load = b.merge
+    ? dbMerge(target, b.table, file, b.merge.key, b.merge.orderBy, Object.keys(b.schema))
+    : dbCopyInto(target, b.table, `${folder}/`);
+  return {
+    setup,
+    put: (localPath) => `PUT ${dbString(localPath)} INTO ${dbString(file)} OVERWRITE`,
+    load: [load, dbRecordLoad(target, b.table, b.appId, b.version, b.rows)],
+    cleanup: [`REMOVE ${dbString(file)}`],
+  };
+}

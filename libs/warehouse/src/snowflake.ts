@@ -53,6 +53,24 @@ export function sfWidenToFloat(target: SnowflakeTarget, table: string, column: s
   return `ALTER TABLE ${sfTable(target, table)} ALTER COLUMN ${sfIdent(column)} SET DATA TYPE FLOAT`;
 }
 
+const SF_INTEGER_TYPES = new Set(['NUMBER', 'DECIMAL', 'NUMERIC', 'INT', 'INTEGER', 'BIGINT', 'SMALLINT', 'TINYINT']);
+
+/**
+ * The ALTERs for lake columns that became float while the warehouse column is
+ * still an integer NUMBER (a COPY of fractions into it would round them).
+ */
+export function sfWidenings(
+  target: SnowflakeTarget,
+  table: string,
+  existing: readonly { name: string; type: string }[],
+  schema: TableSchema,
+): string[] {
+  const types = new Map(existing.map((c) => [c.name.toUpperCase(), c.type.toUpperCase().replace(/\(.*$/, '')]));
+  return Object.entries(schema)
+    .filter(([c, t]) => t === 'float' && SF_INTEGER_TYPES.has(types.get(c.toUpperCase()) ?? ''))
+    .map(([c]) => sfWidenToFloat(target, table, c));
+}
+
 export const LOAD_HISTORY_TABLE = '_sluice_load_history';
 
 /** The warehouse's memory of applied batches, the Snowflake twin of the Delta txn. */
@@ -63,6 +81,11 @@ export function sfCreateLoadHistory(target: SnowflakeTarget): string {
 /** Returns a row when (appId, table) already holds `version` or later: the batch is skipped. */
 export function sfLoadedCheck(target: SnowflakeTarget, table: string, appId: string, version: number): string {
   return `SELECT MAX(${sfIdent('version')}) AS ${sfIdent('version')} FROM ${sfTable(target, LOAD_HISTORY_TABLE)} WHERE ${sfIdent('app_id')} = ${sfString(appId)} AND ${sfIdent('table_name')} = ${sfString(table)} HAVING MAX(${sfIdent('version')}) >= ${version}`;
+}
+
+/** The highest version (appId, table) holds, one row with NULL when none: rows at or below it are in the table. */
+export function sfLoadedVersion(target: SnowflakeTarget, table: string, appId: string): string {
+  return `SELECT MAX(${sfIdent('version')}) AS ${sfIdent('version')} FROM ${sfTable(target, LOAD_HISTORY_TABLE)} WHERE ${sfIdent('app_id')} = ${sfString(appId)} AND ${sfIdent('table_name')} = ${sfString(table)}`;
 }
 
 export function sfRecordLoad(
@@ -192,7 +215,7 @@ export function sfLoadStatements(plan: SnowflakeLoadPlan, localPath: string): st
   return [...plan.setup, plan.put(localPath), ...plan.prepare, ...plan.transaction, ...plan.cleanup];
 }
 
-/** Columns a table has now (empty when it does not exist). */
+/** Columns a table has now, name then type (empty when it does not exist). */
 export function sfColumnsQuery(target: SnowflakeTarget, table: string): string {
-  return `SELECT COLUMN_NAME FROM ${sfIdent(target.database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ${sfString(target.schema.toUpperCase())} AND TABLE_NAME = ${sfString(table.toUpperCase())} ORDER BY ORDINAL_POSITION`;
+  return `SELECT COLUMN_NAME, DATA_TYPE FROM ${sfIdent(target.database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ${sfString(target.schema.toUpperCase())} AND TABLE_NAME = ${sfString(table.toUpperCase())} ORDER BY ORDINAL_POSITION`;
 }

@@ -69,6 +69,23 @@ export const loaderConfigSchema = z.object({
       schema: z.string().min(1).default('PUBLIC'),
       warehouse: z.string().optional(),
       role: z.string().optional(),
+      /** Full URL of the account (private link or a local stand-in); default: derived from the account. */
+      accessUrl: z.string().url().optional(),
+      /** Internal stage the batches' Parquet files are PUT to (created if missing). */
+      stage: z.string().min(1).default('sluice_stage'),
+    })
+    .optional(),
+  databricks: z
+    .object({
+      host: z.string().min(1),
+      httpPath: z.string().startsWith('/'),
+      token: z.string().min(1),
+      catalog: z.string().min(1),
+      schema: z.string().min(1).default('default'),
+      /** Unity Catalog volume the Parquet files are PUT to before COPY INTO. */
+      volume: z
+        .string()
+        .regex(/^\/Volumes\/[^/]+\/[^/]+\/[^/]+/, 'a volume path: /Volumes/<catalog>/<schema>/<volume>'),
     })
     .optional(),
   /** Test hook: milliseconds to wait between writing a commit's data files and its log entry. */
@@ -123,9 +140,21 @@ export function loadLoaderConfig(env: Env): LoaderConfig {
             username: e.SNOWFLAKE_USER,
             password: e.SNOWFLAKE_PASSWORD,
             database: e.SNOWFLAKE_DATABASE,
-            schema: e.SNOWFLAKE_SCHEMA,
+            schema: e.SNOWFLAKE_SCHEMA || undefined,
             warehouse: e.SNOWFLAKE_WAREHOUSE,
             role: e.SNOWFLAKE_ROLE,
+            accessUrl: e.SNOWFLAKE_ACCESS_URL || undefined,
+            stage: e.SNOWFLAKE_STAGE || undefined,
+          }
+        : undefined,
+      databricks: e.DATABRICKS_HOST
+        ? {
+            host: e.DATABRICKS_HOST,
+            httpPath: e.DATABRICKS_HTTP_PATH,
+            token: e.DATABRICKS_TOKEN,
+            catalog: e.DATABRICKS_CATALOG,
+            schema: e.DATABRICKS_SCHEMA || undefined,
+            volume: e.DATABRICKS_VOLUME,
           }
         : undefined,
       testCommitDelayMs: num(e.SLUICE_TEST_COMMIT_DELAY_MS),

@@ -9,6 +9,7 @@ import { Decoder, EventLoader } from './event-loader';
 import { IdentityStitcher } from './identity-stitcher';
 import { createSink } from './lake-sink';
 import { createLoaderMetrics } from './metrics';
+import { createWarehouseSinks, WarehouseStage } from './warehouse-stage';
 
 export interface RunningLoader {
   metricsPort: number;
@@ -37,7 +38,15 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
   const ops = await startOpsServer(config.observability.metricsPort, registry, () => ready);
   lifecycle.add('ops-server', () => ops.close());
 
-  const { sink, store } = createSink(config);
+  const { sink: lakeSink, store } = createSink(config);
+  const warehouses = createWarehouseSinks(config, log);
+  let sink = lakeSink;
+  if (warehouses.length > 0) {
+    const stage = new WarehouseStage(lakeSink, warehouses, log.child({ component: 'warehouse' }));
+    // Added before the event loader, so stopped after it: its last flush still loads.
+    lifecycle.add('warehouses', () => stage.close());
+    sink = stage;
+  }
   const decode: Decoder = async (value) => {
     if (!value) return null;
     try {
@@ -106,6 +115,15 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
   await loader.start();
   lifecycle.add('event-loader', () => loader.stop());
   ready = true;
-  log.info({ lake: config.lake.kind, format: config.format, eventsTopic, edgesTopic }, 'warehouse loader started');
+  log.info(
+    {
+      lake: config.lake.kind,
+      format: config.format,
+      warehouses: warehouses.map((w) => w.name),
+      eventsTopic,
+      edgesTopic,
+    },
+    'warehouse loader started',
+  );
   return { metricsPort: ops.port, stop: () => lifecycle.stop() };
 }

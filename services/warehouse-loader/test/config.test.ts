@@ -48,4 +48,49 @@ describe('loader config', () => {
   test('invalid settings fail at start-up with every problem', () => {
     expect(() => loadLoaderConfig({ LAKE_FORMAT: 'csv', LOADER_FLUSH_MS: 'soon' })).toThrow(ConfigError);
   });
+
+  test('Snowflake and Databricks stages from SNOWFLAKE_* and DATABRICKS_*', () => {
+    const c = loadLoaderConfig({
+      SNOWFLAKE_ACCOUNT: 'acme-xy12345',
+      SNOWFLAKE_USER: 'loader',
+      SNOWFLAKE_PASSWORD: 'pw',
+      SNOWFLAKE_DATABASE: 'ANALYTICS',
+      SNOWFLAKE_ACCESS_URL: 'http://127.0.0.1:8085',
+      DATABRICKS_HOST: 'dbc-1.cloud.databricks.com',
+      DATABRICKS_HTTP_PATH: '/sql/1.0/warehouses/abc',
+      DATABRICKS_TOKEN: 'dapi',
+      DATABRICKS_CATALOG: 'main',
+      DATABRICKS_VOLUME: '/Volumes/main/sluice/staging',
+    });
+    expect(c.snowflake).toEqual({
+      account: 'acme-xy12345',
+      username: 'loader',
+      password: 'pw',
+      database: 'ANALYTICS',
+      schema: 'PUBLIC',
+      accessUrl: 'http://127.0.0.1:8085',
+      stage: 'sluice_stage',
+    });
+    expect(c.databricks).toEqual({
+      host: 'dbc-1.cloud.databricks.com',
+      httpPath: '/sql/1.0/warehouses/abc',
+      token: 'dapi',
+      catalog: 'main',
+      schema: 'default',
+      volume: '/Volumes/main/sluice/staging',
+    });
+  });
+
+  test('an incomplete warehouse setting stops the start with the names of the bad settings', () => {
+    expect(() => loadLoaderConfig({ SNOWFLAKE_ACCOUNT: 'acme' })).toThrow(/snowflake\.(username|password|database)/);
+    expect(() =>
+      loadLoaderConfig({
+        DATABRICKS_HOST: 'h',
+        DATABRICKS_HTTP_PATH: '/p',
+        DATABRICKS_TOKEN: 't',
+        DATABRICKS_CATALOG: 'c',
+        DATABRICKS_VOLUME: 's3://not-a-volume',
+      }),
+    ).toThrow(/databricks\.volume/);
+  });
 });
