@@ -1,7 +1,5 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeParquet } from '@sluice/lake';
 import {
   dbColumnsQuery,
   dbCreateLoadHistory,
@@ -10,18 +8,8 @@ import {
   dbRecordLoad,
   DatabricksTarget,
 } from './databricks';
-import {
-  batchFolder,
-  rowsAfter,
-  SinkLog,
-  TableLoadOutcome,
-  WarehouseBatch,
-  WarehouseLoadError,
-  WarehouseLoadOutcome,
-  WarehouseSink,
-  WarehouseTableBatch,
-} from './sink';
-import type { SqlConnection, SqlRow } from './snowflake-sink';
+import { batchFolder, SinkLog } from './sink';
+import { SerialSqlSink, SqlConnection, TableLoad } from './sql-sink';
 
 export interface DatabricksSinkOptions {
   target: DatabricksTarget;
@@ -49,100 +37,43 @@ export function isRetriableDatabricksError(err: unknown): boolean {
   return status === 429 || status === 408 || (status >= 500 && status < 600);
 }
 
-function maxVersion(rows: SqlRow[]): number | undefined {
-  const v = rows[0] ? Object.values(rows[0])[0] : undefined;
-  if (v === null || v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 /**
  * Loads partition batches into Databricks with the statements `dbLoadPlan`
  * generates: the load history decides (skip / drop rows already there), then
  * DDL, PUT of the Parquet file to a volume, COPY INTO (or MERGE for `users`),
  * the history row, and removal of the file.
  */
-export class DatabricksSink implements WarehouseSink {
+export class DatabricksSink extends SerialSqlSink {
   readonly name = 'databricks' as const;
-  private conn: SqlConnection | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
-  private readonly tmpRoot: string;
+  /** Where the driver may read files to PUT: the batches' Parquet files are written below it. */
+  private readonly uploadRoot: string;
 
   constructor(private readonly opts: DatabricksSinkOptions) {
-    this.tmpRoot = opts.tmpDir ?? path.join(os.tmpdir(), 'sluice-databricks');
+    const uploadRoot = opts.tmpDir ?? path.join(os.tmpdir(), 'sluice-databricks');
+    super(uploadRoot, opts.log);
+    this.uploadRoot = uploadRoot;
   }
 
-  load(batch: WarehouseBatch): Promise<WarehouseLoadOutcome> {
-    const run = this.chain.then(() => this.loadNow(batch));
-    this.chain = run.catch(() => undefined);
-    return run;
+  protected async openSession(): Promise<SqlConnection> {
+    const conn = await this.opts.connect(this.uploadRoot);
+    await conn.execute(dbCreateLoadHistory(this.opts.target));
+    return conn;
   }
 
-  private async session(): Promise<SqlConnection> {
-    if (!this.conn) {
-      await fs.promises.mkdir(this.tmpRoot, { recursive: true });
-      const conn = await this.opts.connect(this.tmpRoot);
-      await conn.execute(dbCreateLoadHistory(this.opts.target));
-      this.conn = conn;
-    }
-    return this.conn;
+  protected isRetriable(err: unknown): boolean {
+    return isRetriableDatabricksError(err);
   }
 
-  private async loadNow(batch: WarehouseBatch): Promise<WarehouseLoadOutcome> {
-    const tables: Record<string, TableLoadOutcome> = {};
-    for (const t of batch.tables) {
-      try {
-        tables[t.table] = await this.loadTable(batch, t);
-      } catch (err) {
-        const error =
-          err instanceof WarehouseLoadError
-            ? err
-            : new WarehouseLoadError(
-                `databricks: ${(err as Error).message}`,
-                'databricks',
-                t.table,
-                batch.appId,
-                batch.version,
-                isRetriableDatabricksError(err),
-                undefined,
-                err,
-              );
-        const conn = this.conn;
-        this.conn = undefined;
-        await conn?.close().catch(() => undefined);
-        return { status: 'failed', tables, error };
-      }
-    }
-    return { status: 'ok', tables };
+  protected loadedVersionSql(table: string, appId: string): string {
+    return dbLoadedVersion(this.opts.target, table, appId);
   }
 
-  private async loadTable(batch: WarehouseBatch, t: WarehouseTableBatch): Promise<TableLoadOutcome> {
+  protected recordLoadSql(table: string, appId: string, version: number, rows: number): string {
+    return dbRecordLoad(this.opts.target, table, appId, version, rows);
+  }
+
+  protected async loadRows({ batch, table: t, rows, file, run, tidy }: TableLoad): Promise<void> {
     const { target } = this.opts;
-    const conn = await this.session();
-    const run = async (sql: string): Promise<SqlRow[]> => {
-      try {
-        return await conn.execute(sql);
-      } catch (err) {
-        const head = sql.split(/\s+/).slice(0, 4).join(' ');
-        throw new WarehouseLoadError(
-          `databricks ${head} failed for ${t.table} (${batch.appId}@${batch.version}): ${(err as Error).message}`,
-          'databricks',
-          t.table,
-          batch.appId,
-          batch.version,
-          isRetriableDatabricksError(err),
-          head,
-          err,
-        );
-      }
-    };
-    const loaded = maxVersion(await run(dbLoadedVersion(target, t.table, batch.appId)));
-    if (loaded !== undefined && loaded >= batch.version) return { status: 'skipped', rows: 0 };
-    const rows = rowsAfter(t, loaded);
-    if (rows.length === 0) {
-      await run(dbRecordLoad(target, t.table, batch.appId, batch.version, 0));
-      return { status: 'loaded', rows: 0 };
-    }
     const existing = (await run(dbColumnsQuery(target, t.table))).map((r) => String(Object.values(r)[0]));
     const plan = dbLoadPlan(target, {
       table: t.table,
@@ -155,28 +86,7 @@ export class DatabricksSink implements WarehouseSink {
       folder: batchFolder(t.table, batch.appId, batch.version),
       merge: t.merge,
     });
-    const dir = await fs.promises.mkdtemp(path.join(this.tmpRoot, 'batch-'));
-    try {
-      const file = path.join(dir, `${t.table}.parquet`);
-      await fs.promises.writeFile(file, writeParquet(t.schema, rows).bytes);
-      for (const sql of [...plan.setup, plan.put(file), ...plan.load]) await run(sql);
-      for (const sql of plan.cleanup) {
-        await conn
-          .execute(sql)
-          .catch((err: unknown) =>
-            this.opts.log?.warn({ table: t.table, err: (err as Error).message }, 'databricks cleanup failed'),
-          );
-      }
-    } finally {
-      await fs.promises.rm(dir, { recursive: true, force: true });
-    }
-    return { status: 'loaded', rows: rows.length };
-  }
-
-  async close(): Promise<void> {
-    await this.chain;
-    const conn = this.conn;
-    this.conn = undefined;
-    await conn?.close();
+    for (const sql of [...plan.setup, plan.put(file), ...plan.load]) await run(sql);
+    for (const sql of plan.cleanup) await tidy(sql);
   }
 }

@@ -1,18 +1,6 @@
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { writeParquet } from '@sluice/lake';
-import {
-  batchFolder,
-  rowsAfter,
-  TableLoadOutcome,
-  WarehouseBatch,
-  WarehouseLoadError,
-  WarehouseLoadOutcome,
-  WarehouseSink,
-  SinkLog,
-  WarehouseTableBatch,
-} from './sink';
+import { batchFolder, SinkLog } from './sink';
 import {
   sfColumnsQuery,
   sfCreateLoadHistory,
@@ -23,14 +11,7 @@ import {
   SnowflakeTarget,
 } from './snowflake';
 
-/** A result row as the driver gives it: column name → value. */
-export type SqlRow = Record<string, unknown>;
-
-/** The little of a SQL connection the sinks use; one session (transactions are per session). */
-export interface SqlConnection {
-  execute(sql: string): Promise<SqlRow[]>;
-  close(): Promise<void>;
-}
+import { SerialSqlSink, SqlConnection, SqlRow, TableLoad } from './sql-sink';
 
 export interface SnowflakeSinkOptions {
   target: SnowflakeTarget;
@@ -65,17 +46,6 @@ export function isRetriableSnowflakeError(err: unknown): boolean {
   return state.startsWith('08') || state.startsWith('57');
 }
 
-function firstWords(sql: string): string {
-  return sql.split(/\s+/).slice(0, 4).join(' ');
-}
-
-function maxVersion(rows: SqlRow[]): number | undefined {
-  const v = rows[0] ? Object.values(rows[0])[0] : undefined;
-  if (v === null || v === undefined) return undefined;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : undefined;
-}
-
 /** PUT reports a failed upload as a result row, not as an error. */
 function checkPut(rows: SqlRow[]): string | undefined {
   const bad = rows.filter((r) => {
@@ -91,93 +61,41 @@ function checkPut(rows: SqlRow[]): string | undefined {
  * generates: per table, the load history decides (skip / drop rows already
  * there), then DDL, PUT of the batch's Parquet to the internal stage, COPY INTO
  * with its history row in one transaction (or MERGE + history for `users`).
- * Loads are serialized: they share one session, and a transaction is per session.
  */
-export class SnowflakeSink implements WarehouseSink {
+export class SnowflakeSink extends SerialSqlSink {
   readonly name = 'snowflake' as const;
-  private conn: SqlConnection | undefined;
-  private chain: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly opts: SnowflakeSinkOptions) {}
-
-  load(batch: WarehouseBatch): Promise<WarehouseLoadOutcome> {
-    const run = this.chain.then(() => this.loadNow(batch));
-    this.chain = run.catch(() => undefined);
-    return run;
+  constructor(private readonly opts: SnowflakeSinkOptions) {
+    super(path.join(opts.tmpDir ?? os.tmpdir(), 'sluice-snowflake'), opts.log);
   }
 
-  private async session(): Promise<SqlConnection> {
-    if (!this.conn) {
-      const conn = await this.opts.connect();
-      // History first: every load starts by reading it.
-      await conn.execute(sfCreateLoadHistory(this.opts.target));
-      this.conn = conn;
-    }
-    return this.conn;
+  protected async openSession(): Promise<SqlConnection> {
+    const conn = await this.opts.connect();
+    // History first: every load starts by reading it.
+    await conn.execute(sfCreateLoadHistory(this.opts.target));
+    return conn;
   }
 
-  private async loadNow(batch: WarehouseBatch): Promise<WarehouseLoadOutcome> {
-    const tables: Record<string, TableLoadOutcome> = {};
-    for (const t of batch.tables) {
-      try {
-        tables[t.table] = await this.loadTable(batch, t);
-      } catch (err) {
-        const error =
-          err instanceof WarehouseLoadError
-            ? err
-            : new WarehouseLoadError(
-                `snowflake: ${(err as Error).message}`,
-                'snowflake',
-                t.table,
-                batch.appId,
-                batch.version,
-                isRetriableSnowflakeError(err),
-                undefined,
-                err,
-              );
-        await this.reset();
-        return { status: 'failed', tables, error };
-      }
-    }
-    return { status: 'ok', tables };
+  protected isRetriable(err: unknown): boolean {
+    return isRetriableSnowflakeError(err);
   }
 
-  /** A failed statement may leave a transaction open or the session broken: start over with a new one. */
-  private async reset(): Promise<void> {
-    const conn = this.conn;
-    this.conn = undefined;
-    if (!conn) return;
+  protected loadedVersionSql(table: string, appId: string): string {
+    return sfLoadedVersion(this.opts.target, table, appId);
+  }
+
+  protected recordLoadSql(table: string, appId: string, version: number, rows: number): string {
+    return sfRecordLoad(this.opts.target, table, appId, version, rows);
+  }
+
+  /** A failed statement may leave a transaction open: roll it back before the session goes. */
+  protected override async discard(conn: SqlConnection): Promise<void> {
     await conn.execute('ROLLBACK').catch(() => undefined);
-    await conn.close().catch(() => undefined);
+    await super.discard(conn);
   }
 
-  private async loadTable(batch: WarehouseBatch, t: WarehouseTableBatch): Promise<TableLoadOutcome> {
+  protected async loadRows({ batch, table: t, rows, file, run, tidy }: TableLoad): Promise<void> {
     const { target, stage } = this.opts;
-    const conn = await this.session();
-    const run = async (sql: string): Promise<SqlRow[]> => {
-      try {
-        return await conn.execute(sql);
-      } catch (err) {
-        throw new WarehouseLoadError(
-          `snowflake ${firstWords(sql)} failed for ${t.table} (${batch.appId}@${batch.version}): ${(err as Error).message}`,
-          'snowflake',
-          t.table,
-          batch.appId,
-          batch.version,
-          isRetriableSnowflakeError(err),
-          firstWords(sql),
-          err,
-        );
-      }
-    };
-    const loaded = maxVersion(await run(sfLoadedVersion(target, t.table, batch.appId)));
-    if (loaded !== undefined && loaded >= batch.version) return { status: 'skipped', rows: 0 };
-    const rows = rowsAfter(t, loaded);
-    if (rows.length === 0) {
-      // Every row is already there (an overlap): remember the version so a replay skips at once.
-      await run(sfRecordLoad(target, t.table, batch.appId, batch.version, 0));
-      return { status: 'loaded', rows: 0 };
-    }
     const columns = (await run(sfColumnsQuery(target, t.table))).map((r) => {
       const [name, type] = Object.values(r);
       return { name: String(name), type: String(type) };
@@ -193,48 +111,13 @@ export class SnowflakeSink implements WarehouseSink {
       folder: batchFolder(t.table, batch.appId, batch.version),
       merge: t.merge,
     });
-    const dir = await fs.promises.mkdtemp(path.join(this.opts.tmpDir ?? os.tmpdir(), 'sluice-sf-'));
-    try {
-      const file = path.join(dir, `${t.table}.parquet`);
-      await fs.promises.writeFile(file, writeParquet(t.schema, rows).bytes);
-      for (const sql of plan.setup) await run(sql);
-      for (const sql of sfWidenings(target, t.table, columns, t.schema)) await run(sql);
-      const put = plan.put(file);
-      const failedUpload = checkPut(await run(put));
-      if (failedUpload !== undefined) {
-        throw new WarehouseLoadError(
-          `snowflake PUT failed for ${t.table} (${batch.appId}@${batch.version}): ${failedUpload}`,
-          'snowflake',
-          t.table,
-          batch.appId,
-          batch.version,
-          true,
-          'PUT',
-        );
-      }
-      for (const sql of [...plan.prepare, ...plan.transaction]) await run(sql);
-      for (const sql of plan.cleanup) {
-        // The load is committed; a leftover scratch table is only clutter.
-        await conn
-          .execute(sql)
-          .catch((err: unknown) =>
-            this.opts.log?.warn({ table: t.table, err: (err as Error).message }, 'snowflake cleanup failed'),
-          );
-      }
-    } finally {
-      await fs.promises.rm(dir, { recursive: true, force: true });
-    }
-    this.opts.log?.debug(
-      { table: t.table, appId: batch.appId, version: batch.version, rows: rows.length },
-      'snowflake batch loaded',
-    );
-    return { status: 'loaded', rows: rows.length };
-  }
-
-  async close(): Promise<void> {
-    await this.chain;
-    const conn = this.conn;
-    this.conn = undefined;
-    await conn?.close();
+    for (const sql of plan.setup) await run(sql);
+    for (const sql of sfWidenings(target, t.table, columns, t.schema)) await run(sql);
+    const failedUpload = checkPut(await run(plan.put(file)));
+    if (failedUpload !== undefined) throw this.loadError(failedUpload, batch, t.table, true, 'PUT');
+    for (const sql of [...plan.prepare, ...plan.transaction]) await run(sql);
+    for (const sql of plan.cleanup) await tidy(sql);
   }
 }
+
+export type { SqlConnection, SqlRow };
