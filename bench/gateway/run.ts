@@ -11,9 +11,11 @@
  * BENCH_DURATION (s, 60; the batch-of-100 run), BENCH_SHORT_DURATION (s, 20; the other runs),
  * BENCH_WORKERS (gateway workers; the CPU count), BENCH_CONNECTIONS (32),
  * BENCH_TARGET_EPS (20000; the half-load run uses half), BENCH_ONLY (comma list of
- * scenario names: ceiling,batch100,batch1,halfload), BENCH_JSON (write results there).
+ * scenario names: ceiling,batch100,batch1,halfload,halfload-open), BENCH_JSON (write results there),
+ * BENCH_GATEWAY_ENTRY (node arguments that start the gateway; default the bundle built from the
+ * sources), BENCH_DUMP_METRICS (print the gateway's latency histograms and heap after the runs).
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,7 +38,7 @@ const SHORT = Number(env.BENCH_SHORT_DURATION ?? 20);
 const WORKERS = Number(env.BENCH_WORKERS ?? os.availableParallelism());
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const TARGET_EPS = Number(env.BENCH_TARGET_EPS ?? 20000);
-const ONLY = new Set((env.BENCH_ONLY ?? 'ceiling,batch100,batch1,halfload').split(',').map((s) => s.trim()));
+const ONLY = new Set((env.BENCH_ONLY ?? 'ceiling,batch100,batch1,halfload,halfload-open').split(',').map((s) => s.trim()));
 const log = createLogger('bench-gateway', 'warn');
 const run = `${Date.now().toString(36)}`;
 const PREFIX = `bench-gw-${run}.`;
@@ -102,6 +104,19 @@ function rssKb(pid: number): number {
     return 0;
   }
 }
+/**
+ * Proportional set size: each page shared by n processes counts 1/n. Summed over the gateway's
+ * processes it counts the node binary and shared libraries once, as a container's memory limit does,
+ * where the sum of RSS counts them once per process.
+ */
+function pssKb(pid: number): number {
+  try {
+    const m = /^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
   for (const d of fs.readdirSync('/proc')) {
@@ -129,6 +144,8 @@ function cpuSeconds(pid: number): number {
 class RssSampler {
   peakTotalKb = 0;
   peakProcessKb = 0;
+  peakPssTotalKb = 0;
+  private samples = 0;
   private cpuStart = 0;
   /** CPU seconds the gateway's processes used since reset(). */
   cpuUsed(): number {
@@ -153,6 +170,15 @@ class RssSampler {
         each.reduce((a, b) => a + b, 0),
       );
       this.peakProcessKb = Math.max(this.peakProcessKb, ...each);
+      // smaps_rollup walks the page tables: once a second is enough.
+      if (this.samples++ % 4 === 0) {
+        this.peakPssTotalKb = Math.max(
+          this.peakPssTotalKb,
+          this.pids()
+            .map(pssKb)
+            .reduce((a, b) => a + b, 0),
+        );
+      }
     };
     sample();
     this.timer = setInterval(sample, 250);
@@ -163,6 +189,7 @@ class RssSampler {
   reset(): void {
     this.peakTotalKb = 0;
     this.peakProcessKb = 0;
+    this.peakPssTotalKb = 0;
     this.cpuStart = this.cpuNow();
   }
 }
@@ -170,7 +197,12 @@ class RssSampler {
 // ---------- the gateway under test ----------
 async function startGatewayProcess(workspaceFile: string): Promise<{ child: ChildProcess; url: string }> {
   const port = 18080 + Math.floor(Math.random() * 1000);
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
+  // As `make up` runs it: the bundle, built from the current sources (decision 0507).
+  // BENCH_GATEWAY_ENTRY runs something else, e.g. `--import tsx services/gateway/src/main.ts`.
+  const entry = env.BENCH_GATEWAY_ENTRY;
+  if (!entry) execFileSync(process.execPath, ['deploy/build.mjs', 'gateway'], { cwd: ROOT, stdio: 'ignore' });
+  const args = entry ? entry.split(' ') : ['dist/gateway/main.js'];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -228,6 +260,7 @@ interface LoadResult {
   p99: number;
   peakRssMb: number;
   peakProcessRssMb: number;
+  peakPssMb: number;
   /** Gateway CPU (all its processes) per acknowledged event, in microseconds. */
   cpuUsPerEvent: number;
   /** Cores the gateway's processes used on average. */
@@ -278,6 +311,7 @@ function drive(
           p99: res.latency.p99,
           peakRssMb: Math.round(sampler.peakTotalKb / 1024),
           peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+          peakPssMb: Math.round(sampler.peakPssTotalKb / 1024),
           cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
           gatewayCores: Math.round((cpu / res.duration) * 100) / 100,
         });
@@ -353,6 +387,7 @@ async function driveOpenLoop(
     p99: pct(0.99),
     peakRssMb: Math.round(sampler.peakTotalKb / 1024),
     peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+    peakPssMb: Math.round(sampler.peakPssTotalKb / 1024),
     cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
     gatewayCores: Math.round((cpu / duration) * 100) / 100,
   };
@@ -544,7 +579,11 @@ async function main(): Promise<void> {
       console.log(
         text
           .split('\n')
-          .filter((l) => /ack_latency_seconds_bucket|produce_latency_seconds_bucket/.test(l))
+          .filter((l) =>
+            /ack_latency_seconds_bucket|produce_latency_seconds_bucket|^nodejs_heap_space_size_total|^nodejs_external_memory|^process_resident_memory|^nodejs_heap_size_total/.test(
+              l,
+            ),
+          )
           .join('\n'),
       );
     }
@@ -561,12 +600,12 @@ async function main(): Promise<void> {
   results.recordsInTopic = written;
 
   console.log(
-    '\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | gateway cores used | gateway CPU µs/event |',
+    '\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | peak PSS total (MB) | gateway cores used | gateway CPU µs/event |',
   );
-  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of loads) {
     console.log(
-      `| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`,
+      `| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.peakPssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`,
     );
   }
   console.log(

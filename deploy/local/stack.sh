@@ -155,7 +155,10 @@ start_service() {
   if pid_alive "$pidfile"; then log "$name already running"; return 0; fi
   log "starting $name"
   # exec all the way down, so the recorded pid is node's own and stopping it stops the service.
-  (cd "$ROOT" || exit 1; exec env "$@" nohup node --import tsx "$entry" > "$LOG_DIR/$name.log" 2>&1) &
+  # A bundle (dist/*.js, `npm run build`) runs on plain node; TypeScript sources through tsx.
+  local loader=(--import tsx)
+  case "$entry" in *.js) loader=() ;; esac
+  (cd "$ROOT" || exit 1; exec env "$@" nohup node "${loader[@]}" "$entry" > "$LOG_DIR/$name.log" 2>&1) &
   echo $! > "$pidfile"
 }
 

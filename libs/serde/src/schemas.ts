@@ -14,7 +14,21 @@ export interface RawSchema {
   fields: { name: string; type: unknown; default?: unknown; doc?: string }[];
 }
 
-const SCHEMA_DIR = path.resolve(__dirname, '../../../schemas/avro');
+/**
+ * The repository's `schemas/avro`, found upwards from this module: from the sources it is three
+ * levels up, from a service bundled into `dist/<service>/` two. Looked up once, on first use.
+ */
+function findSchemaDir(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'schemas', 'avro');
+    if (fs.existsSync(path.join(candidate, 'event-envelope.avsc'))) return candidate;
+    if (path.dirname(dir) === dir) {
+      throw new Error(`schemas/avro not found in any folder above ${from}: Sluice's Avro schemas must ship with it`);
+    }
+  }
+}
+
+let schemaDir: string | undefined;
 
 const cache = new Map<SchemaName, RawSchema>();
 
@@ -22,7 +36,8 @@ const cache = new Map<SchemaName, RawSchema>();
 export function loadSchema(name: SchemaName): RawSchema {
   let schema = cache.get(name);
   if (!schema) {
-    schema = JSON.parse(fs.readFileSync(path.join(SCHEMA_DIR, `${name}.avsc`), 'utf8')) as RawSchema;
+    schemaDir ??= findSchemaDir(__dirname);
+    schema = JSON.parse(fs.readFileSync(path.join(schemaDir, `${name}.avsc`), 'utf8')) as RawSchema;
     cache.set(name, schema);
   }
   return schema;

@@ -1,4 +1,5 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startGateway } from '../src/gateway';
@@ -79,70 +80,90 @@ describe('gateway lifecycle', () => {
     }
   });
 
-  it('runs as a cluster of workers from main.ts, aggregates /metrics, and exits cleanly on SIGTERM', async () => {
-    const run = runId();
-    const prefix = `it-gw-main-${run}.`;
-    const ws = tempWorkspace([{ id: 'src-main', name: 'Main', writeKey: `wk-${run}`, enabled: true }]);
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    let child: ChildProcess | undefined;
-    try {
-      child = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          WORKERS: '2',
-          WORKSPACE_FILE: ws.file,
-          KAFKA_BROKERS,
-          SCHEMA_REGISTRY_URL,
-          SLUICE_TOPIC_PREFIX: prefix,
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      await until(
-        'health',
-        async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200,
-        60_000,
-      );
-      // Both workers answer (connections are spread round-robin).
-      for (let i = 0; i < 20; i++) {
-        const r = await request(url, '/v1/track', { userId: `u${i}`, event: 'Cluster' }, { writeKey: `wk-${run}` });
-        if (r.status !== 200) {
-          // a worker may still be starting: its readiness gates traffic
-          expect(r.status).toBe(503);
-          await new Promise((res) => setTimeout(res, 200));
-          i--;
-        }
-      }
-      const metrics = await request(url, '/metrics', undefined, { method: 'GET' });
-      expect(metrics.status).toBe(200);
-      const accepted = /sluice_gateway_events_accepted_total\{source="src-main"[^}]*\} (\d+)/.exec(metrics.body);
-      expect(Number(accepted?.[1])).toBe(20);
+  // `make up` runs the bundle (decision 0507); both must behave the same.
+  const cleanups: (() => void)[] = [];
+  afterAll(() => cleanups.forEach((clean) => clean()));
+  const launchers: [string, () => string[]][] = [
+    ['main.ts under tsx', () => ['--import', 'tsx', 'services/gateway/src/main.ts']],
+    [
+      'the bundle from npm run build',
+      () => {
+        // Inside the repository, as in production: the bundle finds schemas/ and node_modules/ upwards.
+        const outdir = path.join(ROOT, 'dist', `it-${runId()}`);
+        cleanups.push(() => fs.rmSync(outdir, { recursive: true, force: true }));
+        execFileSync(process.execPath, ['deploy/build.mjs', '--outdir', outdir, 'gateway'], { cwd: ROOT });
+        return [path.join(outdir, 'gateway', 'main.js')];
+      },
+    ],
+  ];
 
-      // The default produce path (@platformatic/kafka) wrote decodable records, partitioned as Java/KafkaJS would.
-      const reader = await TopicReader.open(KAFKA_BROKERS, `${prefix}sluice.events.raw`);
+  it.each(launchers)(
+    'runs as a cluster of workers from %s, aggregates /metrics, and exits cleanly on SIGTERM',
+    async (_label, launch) => {
+      const run = runId();
+      const prefix = `it-gw-main-${run}.`;
+      const ws = tempWorkspace([{ id: 'src-main', name: 'Main', writeKey: `wk-${run}`, enabled: true }]);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      let child: ChildProcess | undefined;
       try {
-        await reader.waitFor((events) => events.length >= 20);
-        expect(reader.events).toHaveLength(20);
-        for (const e of reader.events) {
-          expect(e.envelope).toMatchObject({ type: 'track', event: 'Cluster', sourceId: 'src-main' });
-          expect(e.key).toBe(`u:${e.envelope.userId}`);
-          expect(e.partition).toBe(javaPartition(Buffer.from(e.key), 12));
+        child = spawn(process.execPath, launch(), {
+          cwd: ROOT,
+          env: {
+            ...process.env,
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            WORKERS: '2',
+            WORKSPACE_FILE: ws.file,
+            KAFKA_BROKERS,
+            SCHEMA_REGISTRY_URL,
+            SLUICE_TOPIC_PREFIX: prefix,
+            LOG_LEVEL: 'warn',
+          },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        await until(
+          'health',
+          async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200,
+          60_000,
+        );
+        // Both workers answer (connections are spread round-robin).
+        for (let i = 0; i < 20; i++) {
+          const r = await request(url, '/v1/track', { userId: `u${i}`, event: 'Cluster' }, { writeKey: `wk-${run}` });
+          if (r.status !== 200) {
+            // a worker may still be starting: its readiness gates traffic
+            expect(r.status).toBe(503);
+            await new Promise((res) => setTimeout(res, 200));
+            i--;
+          }
         }
-      } finally {
-        await reader.close();
-      }
+        const metrics = await request(url, '/metrics', undefined, { method: 'GET' });
+        expect(metrics.status).toBe(200);
+        const accepted = /sluice_gateway_events_accepted_total\{source="src-main"[^}]*\} (\d+)/.exec(metrics.body);
+        expect(Number(accepted?.[1])).toBe(20);
 
-      const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-    } finally {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-      await deleteTopics(KAFKA_BROKERS, [`${prefix}sluice.events.raw`]);
-      ws.remove();
-    }
-  });
+        // The default produce path (@platformatic/kafka) wrote decodable records, partitioned as Java/KafkaJS would.
+        const reader = await TopicReader.open(KAFKA_BROKERS, `${prefix}sluice.events.raw`);
+        try {
+          await reader.waitFor((events) => events.length >= 20);
+          expect(reader.events).toHaveLength(20);
+          for (const e of reader.events) {
+            expect(e.envelope).toMatchObject({ type: 'track', event: 'Cluster', sourceId: 'src-main' });
+            expect(e.key).toBe(`u:${e.envelope.userId}`);
+            expect(e.partition).toBe(javaPartition(Buffer.from(e.key), 12));
+          }
+        } finally {
+          await reader.close();
+        }
+
+        const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      } finally {
+        if (child && child.exitCode === null) child.kill('SIGKILL');
+        await deleteTopics(KAFKA_BROKERS, [`${prefix}sluice.events.raw`]);
+        ws.remove();
+      }
+    },
+  );
 });
