@@ -38,7 +38,9 @@ const SHORT = Number(env.BENCH_SHORT_DURATION ?? 20);
 const WORKERS = Number(env.BENCH_WORKERS ?? os.availableParallelism());
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const TARGET_EPS = Number(env.BENCH_TARGET_EPS ?? 20000);
-const ONLY = new Set((env.BENCH_ONLY ?? 'ceiling,batch100,batch1,halfload,halfload-open').split(',').map((s) => s.trim()));
+const ONLY = new Set(
+  (env.BENCH_ONLY ?? 'ceiling,batch100,batch1,halfload,halfload-open').split(',').map((s) => s.trim()),
+);
 const log = createLogger('bench-gateway', 'warn');
 const run = `${Date.now().toString(36)}`;
 const PREFIX = `bench-gw-${run}.`;
