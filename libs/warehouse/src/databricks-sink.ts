@@ -1,7 +1,10 @@
 import os from 'node:os';
+import type { ColumnType } from '@sluice/lake';
 import path from 'node:path';
 import {
   dbColumnsQuery,
+  dbColumnType,
+  dbColumnTypesQuery,
   dbCreateLoadHistory,
   dbLoadedVersion,
   dbLoadPlan,
@@ -70,6 +73,14 @@ export class DatabricksSink extends SerialSqlSink {
 
   protected recordLoadSql(table: string, appId: string, version: number, rows: number): string {
     return dbRecordLoad(this.opts.target, table, appId, version, rows);
+  }
+
+  protected columnTypesSql(table: string): string {
+    return dbColumnTypesQuery(this.opts.target, table);
+  }
+
+  protected columnType(dataType: string): ColumnType {
+    return dbColumnType(dataType);
   }
 
   protected async loadRows({ batch, table: t, rows, file, run, tidy }: TableLoad): Promise<void> {

@@ -96,6 +96,21 @@ export function dbRecordLoad(
   return `INSERT INTO ${dbTable(target, DB_LOAD_HISTORY_TABLE)} (${['app_id', 'table_name', 'version', 'rows', 'loaded_at'].map(dbIdent).join(', ')}) VALUES (${dbString(appId)}, ${dbString(table)}, ${version}, ${rows}, current_timestamp())`;
 }
 
+/** Columns a table has now with their types (empty when it does not exist). */
+export function dbColumnTypesQuery(target: DatabricksTarget, table: string): string {
+  return `SELECT column_name, data_type FROM ${dbIdent(target.catalog)}.information_schema.columns WHERE table_schema = ${dbString(target.schema.toLowerCase())} AND table_name = ${dbString(table.toLowerCase())} ORDER BY ordinal_position`;
+}
+
+/** The Sluice type of a Databricks column type. */
+export function dbColumnType(dataType: string): ColumnType {
+  const t = dataType.toUpperCase().replace(/\(.*$/, '').trim();
+  if (['BIGINT', 'LONG', 'INT', 'INTEGER', 'SMALLINT', 'SHORT', 'TINYINT', 'BYTE'].includes(t)) return 'int';
+  if (['DOUBLE', 'FLOAT', 'REAL', 'DECIMAL', 'DEC', 'NUMERIC'].includes(t)) return 'float';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (t.startsWith('TIMESTAMP') || t === 'DATE') return 'timestamp';
+  return 'string';
+}
+
 /** Columns a table has now (empty when it does not exist). */
 export function dbColumnsQuery(target: DatabricksTarget, table: string): string {
   return `SELECT column_name FROM ${dbIdent(target.catalog)}.information_schema.columns WHERE table_schema = ${dbString(target.schema.toLowerCase())} AND table_name = ${dbString(table.toLowerCase())} ORDER BY ordinal_position`;

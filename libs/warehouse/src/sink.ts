@@ -4,6 +4,7 @@ import {
   DISCARDS_TABLE,
   DiscardRow,
   evolveSchema,
+  MappedBatch,
   mapEvents,
   Row,
   TableSchema,
@@ -38,6 +39,9 @@ export interface WarehouseBatch {
 
 export type TableLoadOutcome = { status: 'loaded'; rows: number } | { status: 'skipped'; rows: 0 };
 
+export type DescribeOutcome =
+  { status: 'ok'; schemas: Map<string, TableSchema> } | { status: 'failed'; error: WarehouseLoadError };
+
 export type WarehouseLoadOutcome =
   | { status: 'ok'; tables: Record<string, TableLoadOutcome> }
   | { status: 'failed'; tables: Record<string, TableLoadOutcome>; error: WarehouseLoadError };
@@ -69,6 +73,12 @@ export class WarehouseLoadError extends Error {
 export interface WarehouseSink {
   readonly name: 'snowflake' | 'databricks';
   load(batch: WarehouseBatch): Promise<WarehouseLoadOutcome>;
+  /**
+   * The columns the named tables have in the warehouse, as Sluice types (a table that does not
+   * exist is left out), so a restarted loader evolves from the warehouse's types instead of
+   * re-inferring them from one batch. Never throws.
+   */
+  describe(tables: readonly string[]): Promise<DescribeOutcome>;
   close(): Promise<void>;
 }
 
@@ -90,7 +100,20 @@ export function warehouseTables(
   input: WriteBatchInput,
   schemas: Map<string, TableSchema>,
 ): WarehouseTableBatch[] {
-  const mapped = mapEvents(events, { uuidTs: input.uuidTs });
+  return evolveWarehouseTables(mapWarehouseRows(events, input), input, schemas);
+}
+
+/** Events → rows per table, before evolution (the lake's mapping). */
+export function mapWarehouseRows(events: readonly WarehouseEvent[], input: WriteBatchInput): MappedBatch {
+  return mapEvents(events, { uuidTs: input.uuidTs });
+}
+
+/** Mapped rows evolved against `schemas` (updated in place), plus the discards table. */
+export function evolveWarehouseTables(
+  mapped: MappedBatch,
+  input: WriteBatchInput,
+  schemas: Map<string, TableSchema>,
+): WarehouseTableBatch[] {
   const out: WarehouseTableBatch[] = [];
   const discards: DiscardRow[] = [...mapped.discards];
   for (const [table, rows] of mapped.tables) {

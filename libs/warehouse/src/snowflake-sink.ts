@@ -1,8 +1,10 @@
 import os from 'node:os';
+import type { ColumnType } from '@sluice/lake';
 import path from 'node:path';
 import { batchFolder, SinkLog } from './sink';
 import {
   sfColumnsQuery,
+  sfColumnType,
   sfCreateLoadHistory,
   sfLoadedVersion,
   sfLoadPlan,
@@ -92,6 +94,14 @@ export class SnowflakeSink extends SerialSqlSink {
   protected override async discard(conn: SqlConnection): Promise<void> {
     await conn.execute('ROLLBACK').catch(() => undefined);
     await super.discard(conn);
+  }
+
+  protected columnTypesSql(table: string): string {
+    return sfColumnsQuery(this.opts.target, table);
+  }
+
+  protected columnType(dataType: string): ColumnType {
+    return sfColumnType(dataType);
   }
 
   protected async loadRows({ batch, table: t, rows, file, run, tidy }: TableLoad): Promise<void> {

@@ -215,6 +215,20 @@ export function sfLoadStatements(plan: SnowflakeLoadPlan, localPath: string): st
   return [...plan.setup, plan.put(localPath), ...plan.prepare, ...plan.transaction, ...plan.cleanup];
 }
 
+/**
+ * The Sluice type of a Snowflake column as INFORMATION_SCHEMA names it: Sluice creates ints as
+ * NUMBER(38,0), so an exact numeric is an int (a scaled NUMBER made elsewhere would read as int too:
+ * its fractions survive as floats only after widening).
+ */
+export function sfColumnType(dataType: string): ColumnType {
+  const t = dataType.toUpperCase().replace(/\(.*$/, '').trim();
+  if (SF_INTEGER_TYPES.has(t)) return 'int';
+  if (['FLOAT', 'FLOAT4', 'FLOAT8', 'DOUBLE', 'DOUBLE PRECISION', 'REAL'].includes(t)) return 'float';
+  if (t === 'BOOLEAN') return 'boolean';
+  if (t.startsWith('TIMESTAMP') || t === 'DATETIME' || t === 'DATE') return 'timestamp';
+  return 'string';
+}
+
 /** Columns a table has now, name then type (empty when it does not exist). */
 export function sfColumnsQuery(target: SnowflakeTarget, table: string): string {
   return `SELECT COLUMN_NAME, DATA_TYPE FROM ${sfIdent(target.database)}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ${sfString(target.schema.toUpperCase())} AND TABLE_NAME = ${sfString(table.toUpperCase())} ORDER BY ORDINAL_POSITION`;

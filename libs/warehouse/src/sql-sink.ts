@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { writeParquet, type Row } from '@sluice/lake';
+import { writeParquet, type ColumnType, type Row, type TableSchema } from '@sluice/lake';
 import {
+  DescribeOutcome,
   rowsAfter,
   SinkLog,
   TableLoadOutcome,
@@ -71,6 +72,48 @@ export abstract class SerialSqlSink implements WarehouseSink {
   protected abstract recordLoadSql(table: string, appId: string, version: number, rows: number): string;
   /** DDL, upload and load of `load.rows` from `load.file`, with its history row. */
   protected abstract loadRows(load: TableLoad): Promise<void>;
+  /** A query answering (column name, data type) rows for a table; none when it does not exist. */
+  protected abstract columnTypesSql(table: string): string;
+  /** The Sluice type a warehouse data type holds. */
+  protected abstract columnType(dataType: string): ColumnType;
+
+  describe(tables: readonly string[]): Promise<DescribeOutcome> {
+    const run = this.chain.then(() => this.describeNow(tables));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async describeNow(tables: readonly string[]): Promise<DescribeOutcome> {
+    const schemas = new Map<string, TableSchema>();
+    for (const table of tables) {
+      try {
+        const rows = await (await this.session()).execute(this.columnTypesSql(table));
+        if (rows.length === 0) continue;
+        const schema: Record<string, ColumnType> = {};
+        for (const r of rows) {
+          const [name, type] = Object.values(r);
+          schema[String(name).toLowerCase()] = this.columnType(String(type));
+        }
+        schemas.set(table, schema);
+      } catch (err) {
+        const conn = this.conn;
+        this.conn = undefined;
+        if (conn) await this.discard(conn);
+        const error = new WarehouseLoadError(
+          `${this.name}: could not read the columns of ${table}: ${(err as Error).message}`,
+          this.name,
+          table,
+          '',
+          -1,
+          this.isRetriable(err),
+          'SELECT column_name, data_type',
+          err,
+        );
+        return { status: 'failed', error };
+      }
+    }
+    return { status: 'ok', schemas };
+  }
 
   load(batch: WarehouseBatch): Promise<WarehouseLoadOutcome> {
     const run = this.chain.then(() => this.loadNow(batch));

@@ -1,4 +1,4 @@
-import { dbAddColumns, dbCopyInto, dbCreateTable, dbMerge } from '../src';
+import { dbAddColumns, dbColumnType, dbColumnTypesQuery, dbCopyInto, dbCreateTable, dbMerge } from '../src';
 
 const target = { catalog: 'main', schema: 'sluice' };
 
@@ -30,4 +30,19 @@ describe('Databricks SQL', () => {
       'WHEN NOT MATCHED THEN INSERT (`id`, `received_at`, `plan`) VALUES (s.`id`, s.`received_at`, s.`plan`)',
     );
   });
+});
+
+test('Databricks column types read back as Sluice types, from information_schema', () => {
+  expect(['BIGINT', 'DOUBLE', 'BOOLEAN', 'TIMESTAMP', 'STRING', 'DECIMAL(10,2)', 'INT'].map(dbColumnType)).toEqual([
+    'int',
+    'float',
+    'boolean',
+    'timestamp',
+    'string',
+    'float',
+    'int',
+  ]);
+  expect(dbColumnTypesQuery(target, 'Order_Completed')).toBe(
+    "SELECT column_name, data_type FROM `main`.information_schema.columns WHERE table_schema = 'sluice' AND table_name = 'order_completed' ORDER BY ordinal_position",
+  );
 });

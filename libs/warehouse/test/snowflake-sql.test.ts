@@ -1,5 +1,6 @@
 import {
   sfAddColumns,
+  sfColumnType,
   sfCopyInto,
   sfCreateTable,
   sfIdent,
@@ -104,4 +105,22 @@ describe('Snowflake SQL', () => {
     expect(users.transaction[1]).toMatch(/^INSERT INTO "ANALYTICS"."SLUICE"."_SLUICE_LOAD_HISTORY"/);
     expect(users.cleanup).toEqual(['DROP TABLE IF EXISTS "ANALYTICS"."SLUICE"."USERS__STG_G_T_0_9"']);
   });
+});
+
+test('Snowflake column types read back as the Sluice types they were created from', () => {
+  // INFORMATION_SCHEMA reports NUMBER for the NUMBER(38,0) Sluice creates for ints, TEXT for VARCHAR.
+  expect(['NUMBER', 'FLOAT', 'BOOLEAN', 'TIMESTAMP_TZ', 'TEXT'].map(sfColumnType)).toEqual([
+    'int',
+    'float',
+    'boolean',
+    'timestamp',
+    'string',
+  ]);
+  expect(['NUMBER(38,0)', 'TIMESTAMP_NTZ', 'VARCHAR(16777216)', 'VARIANT', 'DATE'].map(sfColumnType)).toEqual([
+    'int',
+    'timestamp',
+    'string',
+    'string',
+    'timestamp',
+  ]);
 });

@@ -4,9 +4,11 @@ import {
   connectDatabricks,
   connectSnowflake,
   DatabricksSink,
+  evolveWarehouseTables,
+  mapWarehouseRows,
   SnowflakeSink,
+  WarehouseLoadError,
   WarehouseSink,
-  warehouseTables,
 } from '@sluice/warehouse';
 import type { LoaderConfig } from './config';
 import type { LakeSink, SinkOutcome } from './lake-sink';
@@ -31,15 +33,32 @@ export class WarehouseStage implements LakeSink {
   async write(events: readonly WarehouseEvent[], input: WriteBatchInput): Promise<SinkOutcome> {
     const lake = await this.lake.write(events, input);
     if (lake.status === 'failed') return lake;
+    if (this.warehouses.length === 0) return lake;
     const rows = { ...lake.rows };
+    const mapped = mapWarehouseRows(events, input);
     for (const w of this.warehouses) {
       let schemas = this.schemas.get(w.name);
       if (!schemas) this.schemas.set(w.name, (schemas = new Map()));
-      const tables = warehouseTables(events, input, schemas);
-      const out = await w.load({ appId: input.appId, version: input.version, tables });
-      for (const [table, o] of Object.entries(out.tables)) if (o.rows > 0) rows[`${w.name}.${table}`] = o.rows;
-      if (out.status === 'failed') {
-        const e = out.error;
+      // A table first seen by this process starts from the warehouse's own column types, so a
+      // restart does not re-infer them from one batch (a string into a NUMBER column would fail COPY).
+      const unseen = [...mapped.tables.keys()].filter((t) => !schemas.has(t));
+      let failure: WarehouseLoadError | undefined;
+      if (unseen.length > 0) {
+        const described = await w.describe(unseen);
+        if (described.status === 'failed') failure = described.error;
+        else for (const [table, schema] of described.schemas) schemas.set(table, schema);
+      }
+      const out = failure
+        ? undefined
+        : await w.load({
+            appId: input.appId,
+            version: input.version,
+            tables: evolveWarehouseTables(mapped, input, schemas),
+          });
+      if (out) for (const [table, o] of Object.entries(out.tables)) if (o.rows > 0) rows[`${w.name}.${table}`] = o.rows;
+      if (out?.status === 'failed') failure = out.error;
+      if (failure) {
+        const e = failure;
         this.log.error(
           {
             warehouse: e.warehouse,

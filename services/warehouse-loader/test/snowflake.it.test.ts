@@ -1,3 +1,4 @@
+import type { SegmentEvent } from '@sluice/events';
 import { connectSnowflake, SqlConnection } from '@sluice/warehouse';
 import { FakesnowServer } from '../../../libs/warehouse/test/support/fakesnow-server';
 import { expectedCounts, LoaderProcess, makeEvents, sleep, suffix, tempLake, TestProducer } from './support/harness';
@@ -123,5 +124,71 @@ test('events from Kafka land in Snowflake exactly once, across a kill -9 and res
   const [users] = await reader.execute('SELECT COUNT(*) AS N, COUNT(DISTINCT ID) AS D FROM DB.PUBLIC.USERS');
   expect(Number(users!.N)).toBe(13);
   expect(Number(users!.D)).toBe(13);
+  expect(await second.terminate()).toBe(0);
+});
+
+test('a restarted loader keeps the Snowflake column types: a string into a NUMBER column goes to discards', async () => {
+  const run = suffix();
+  const prefix = `it-sf-types-${run}.`;
+  const env = {
+    SLUICE_TOPIC_PREFIX: prefix,
+    LOADER_GROUP_ID: `g-${run}`,
+    LAKE_URL: tempLake(),
+    LOADER_FLUSH_MS: '300',
+    LOADER_IDENTITY: 'false',
+    SNOWFLAKE_ACCOUNT: 'fakesnow',
+    SNOWFLAKE_USER: 'sluice',
+    SNOWFLAKE_PASSWORD: 'sluice',
+    SNOWFLAKE_DATABASE: 'DB',
+    SNOWFLAKE_SCHEMA: 'PUBLIC',
+    SNOWFLAKE_ACCESS_URL: server.url,
+  };
+  const table = `seats_changed_${run.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
+  const event = (i: number, seats: number | string): SegmentEvent => {
+    const at = new Date(Date.now() + i).toISOString();
+    return {
+      type: 'track',
+      event: table,
+      messageId: `${run}-seats-${i}`,
+      anonymousId: 'anon-seats',
+      receivedAt: at,
+      timestamp: at,
+      properties: { seats },
+    };
+  };
+  const rowsIn = async (t: string, where = ''): Promise<number> => {
+    try {
+      const [r] = await reader.execute(`SELECT COUNT(*) AS N FROM DB.PUBLIC.${t.toUpperCase()} ${where}`);
+      return Number(r!.N);
+    } catch {
+      return 0; // not created yet
+    }
+  };
+  const waitFor = async (what: () => Promise<boolean>) => {
+    const until = Date.now() + 120000;
+    while (!(await what())) {
+      if (Date.now() > until) throw new Error('timed out');
+      await sleep(500);
+    }
+  };
+  producer = new TestProducer(prefix);
+  await producer.connect();
+
+  const first = loader(env);
+  await first.start();
+  await producer.sendEvents([event(0, 3)]);
+  await waitFor(async () => (await rowsIn(table)) === 1);
+  await first.kill9();
+
+  // A new process knows nothing of `seats` being an integer but what Snowflake says.
+  const second = loader(env);
+  await second.start();
+  await producer.sendEvents([event(1, 'three'), event(2, 4)]);
+  await waitFor(async () => (await rowsIn(table)) === 3);
+  expect(await rowsIn(table, 'WHERE SEATS IS NULL')).toBe(1);
+  expect(await rowsIn(table, 'WHERE SEATS = 4')).toBe(1);
+  expect(
+    await rowsIn('discards', `WHERE TABLE_NAME = '${table}' AND COLUMN_NAME = 'seats' AND COLUMN_VALUE = 'three'`),
+  ).toBe(1);
   expect(await second.terminate()).toBe(0);
 });

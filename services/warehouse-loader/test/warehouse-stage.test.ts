@@ -1,5 +1,6 @@
 import { createLogger } from '@sluice/observability';
-import type { WarehouseBatch, WarehouseLoadOutcome, WarehouseSink } from '@sluice/warehouse';
+import type { TableSchema } from '@sluice/lake';
+import type { DescribeOutcome, WarehouseBatch, WarehouseLoadOutcome, WarehouseSink } from '@sluice/warehouse';
 import { WarehouseLoadError } from '@sluice/warehouse';
 import type { LakeSink, SinkOutcome } from '../src/lake-sink';
 import { WarehouseStage } from '../src/warehouse-stage';
@@ -22,12 +23,16 @@ function lake(status: SinkOutcome['status']): LakeSink & { calls: number } {
 
 function warehouse(
   outcome: (b: WarehouseBatch) => WarehouseLoadOutcome,
-): WarehouseSink & { batches: WarehouseBatch[] } {
+  columns: (tables: readonly string[]) => DescribeOutcome = () => ({ status: 'ok', schemas: new Map() }),
+): WarehouseSink & { batches: WarehouseBatch[]; described: string[][] } {
   const batches: WarehouseBatch[] = [];
+  const described: string[][] = [];
   return {
     name: 'snowflake',
     batches,
+    described,
     load: async (b) => (batches.push(b), outcome(b)),
+    describe: async (tables) => (described.push([...tables]), columns(tables)),
     close: async () => undefined,
   };
 }
@@ -53,4 +58,36 @@ test('a failed lake commit never reaches the warehouse; a failed warehouse load 
   const failing = warehouse(() => ({ status: 'failed', tables: {}, error }));
   const out = await new WarehouseStage(lake('ok'), [failing], log).write(events, input);
   expect(out).toMatchObject({ status: 'failed', retriable: false, error: 'COPY failed' });
+});
+
+test('a table first seen after a restart evolves from the warehouse column types, asked once per table', async () => {
+  // The warehouse already has clicked.count as an integer column; this batch sends a string there.
+  const known: TableSchema = { id: 'string', count: 'int' };
+  const w = warehouse(
+    () => ({ status: 'ok', tables: {} }),
+    (tables) => ({ status: 'ok', schemas: new Map(tables.filter((t) => t === 'clicked').map((t) => [t, known])) }),
+  );
+  const stage = new WarehouseStage(lake('ok'), [w], log);
+  const withCount = [{ ...events[0]!, properties: { count: 'twelve' } }];
+  await stage.write(withCount, input);
+  const clicked = w.batches[0]!.tables.find((t) => t.table === 'clicked')!;
+  expect(clicked.schema.count).toBe('int');
+  expect(clicked.rows[0]!.count ?? null).toBeNull();
+  const discards = w.batches[0]!.tables.find((t) => t.table === 'discards');
+  expect(discards?.rows).toEqual([expect.objectContaining({ table_name: 'clicked', column_name: 'count' })]);
+  expect(w.described).toEqual([['clicked', 'tracks']].map((t) => expect.arrayContaining(t)));
+
+  await stage.write(withCount, { ...input, version: 42 });
+  expect(w.described).toHaveLength(1);
+});
+
+test('a warehouse that cannot say its columns fails the batch before loading anything', async () => {
+  const error = new WarehouseLoadError('no session', 'snowflake', 'clicked', '', -1, true, 'SELECT column_name');
+  const w = warehouse(
+    () => ({ status: 'ok', tables: {} }),
+    () => ({ status: 'failed', error }),
+  );
+  const out = await new WarehouseStage(lake('ok'), [w], log).write(events, input);
+  expect(out).toMatchObject({ status: 'failed', retriable: true, error: 'no session' });
+  expect(w.batches).toHaveLength(0);
 });
