@@ -109,6 +109,8 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
     METRICS_PORT: '0',
     PROCESSOR_INSTANCE_ID: 'bench',
     LOG_LEVEL: 'warn',
+    // Settings under test, e.g. PROCESSOR_MAX_BYTES_PER_PARTITION.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PROCESSOR_'))),
   });
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;
@@ -125,6 +127,9 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
     if (Date.now() - started > 600_000) throw new Error(`only ${done} of ${total} processed in 10 minutes`);
   }
   const seconds = (Date.now() - firstAt) / 1000;
+  const batchMetric = await processor.registry.getSingleMetric('sluice_processor_batch_seconds')?.get();
+  const batchCount = batchMetric?.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const batchSum = batchMetric?.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
   await processor.stop();
   console.log(
     JSON.stringify({
@@ -134,6 +139,8 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
       seconds: Number(seconds.toFixed(2)),
       eventsPerSecond: Math.round(total / seconds),
       peakRssMB: Math.round(peakRss / 1e6),
+      batches: batchCount,
+      meanBatchMs: batchCount > 0 ? Math.round((batchSum / batchCount) * 1000) : 0,
       startupSeconds: Number(((firstAt - started) / 1000).toFixed(2)),
       loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
     }),
