@@ -45,7 +45,7 @@ export const loaderConfigSchema = z.object({
     /** A partition's buffer is committed once it holds this many events... */
     maxEvents: z.number().int().min(1).default(20000),
     /** ...or once its oldest event waited this long. */
-    intervalMs: z.number().int().min(10).default(5000),
+    intervalMs: z.number().int().min(10).default(3000),
   }),
   /** Partition batches committed to the lake at once by this instance. */
   flushConcurrency: z.number().int().min(1).default(1),

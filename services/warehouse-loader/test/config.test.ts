@@ -2,11 +2,11 @@ import { ConfigError } from '@sluice/config';
 import { loadLoaderConfig, parseLakeUrl } from '../src/config';
 
 describe('loader config', () => {
-  test('defaults: local lake folder, Delta, 5 s / 20,000 events flush', () => {
+  test('defaults: local lake folder, Delta, 3 s / 20,000 events flush', () => {
     const c = loadLoaderConfig({});
     expect(c.lake).toEqual({ kind: 'local', root: '.local/lake' });
     expect(c.format).toBe('delta');
-    expect(c.flush).toEqual({ maxEvents: 20000, intervalMs: 5000 });
+    expect(c.flush).toEqual({ maxEvents: 20000, intervalMs: 3000 });
     expect(c.groupId).toBe('sluice-warehouse-loader');
     expect(c.identity).toBe(true);
     expect(c.snowflake).toBeUndefined();
