@@ -127,9 +127,11 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
     if (Date.now() - started > 600_000) throw new Error(`only ${done} of ${total} processed in 10 minutes`);
   }
   const seconds = (Date.now() - firstAt) / 1000;
-  const batchMetric = await processor.registry.getSingleMetric('sluice_processor_batch_seconds')?.get();
-  const batchCount = batchMetric?.values.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
-  const batchSum = batchMetric?.values.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  // A histogram's values carry their series name (…_bucket, …_sum, …_count).
+  const batchValues = ((await processor.registry.getSingleMetric('sluice_processor_batch_seconds')?.get())?.values ??
+    []) as { metricName?: string; value: number }[];
+  const batchCount = batchValues.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const batchSum = batchValues.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
   await processor.stop();
   console.log(
     JSON.stringify({

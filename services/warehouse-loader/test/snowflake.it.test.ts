@@ -71,6 +71,23 @@ async function waitForCounts(
   return last;
 }
 
+/** A loader on its own topics and group, loading the lake and fakesnow's Snowflake. */
+function loaderEnv(prefix: string, run: string, flushMs: number): Record<string, string> {
+  return {
+    SLUICE_TOPIC_PREFIX: prefix,
+    LOADER_GROUP_ID: `g-${run}`,
+    LAKE_URL: tempLake(),
+    LOADER_FLUSH_MS: String(flushMs),
+    LOADER_IDENTITY: 'false',
+    SNOWFLAKE_ACCOUNT: 'fakesnow',
+    SNOWFLAKE_USER: 'sluice',
+    SNOWFLAKE_PASSWORD: 'sluice',
+    SNOWFLAKE_DATABASE: 'DB',
+    SNOWFLAKE_SCHEMA: 'PUBLIC',
+    SNOWFLAKE_ACCESS_URL: server.url,
+  };
+}
+
 function loader(env: Record<string, string>): LoaderProcess {
   const p = new LoaderProcess(env);
   running.push(p);
@@ -81,19 +98,7 @@ test('events from Kafka land in Snowflake exactly once, across a kill -9 and res
   const run = suffix();
   const prefix = `it-sf-${run}.`;
   const n = 200;
-  const env = {
-    SLUICE_TOPIC_PREFIX: prefix,
-    LOADER_GROUP_ID: `g-${run}`,
-    LAKE_URL: tempLake(),
-    LOADER_FLUSH_MS: '500',
-    LOADER_IDENTITY: 'false',
-    SNOWFLAKE_ACCOUNT: 'fakesnow',
-    SNOWFLAKE_USER: 'sluice',
-    SNOWFLAKE_PASSWORD: 'sluice',
-    SNOWFLAKE_DATABASE: 'DB',
-    SNOWFLAKE_SCHEMA: 'PUBLIC',
-    SNOWFLAKE_ACCESS_URL: server.url,
-  };
+  const env = loaderEnv(prefix, run, 500);
   producer = new TestProducer(prefix);
   await producer.connect();
 
@@ -130,19 +135,7 @@ test('events from Kafka land in Snowflake exactly once, across a kill -9 and res
 test('a restarted loader keeps the Snowflake column types: a string into a NUMBER column goes to discards', async () => {
   const run = suffix();
   const prefix = `it-sf-types-${run}.`;
-  const env = {
-    SLUICE_TOPIC_PREFIX: prefix,
-    LOADER_GROUP_ID: `g-${run}`,
-    LAKE_URL: tempLake(),
-    LOADER_FLUSH_MS: '300',
-    LOADER_IDENTITY: 'false',
-    SNOWFLAKE_ACCOUNT: 'fakesnow',
-    SNOWFLAKE_USER: 'sluice',
-    SNOWFLAKE_PASSWORD: 'sluice',
-    SNOWFLAKE_DATABASE: 'DB',
-    SNOWFLAKE_SCHEMA: 'PUBLIC',
-    SNOWFLAKE_ACCESS_URL: server.url,
-  };
+  const env = loaderEnv(prefix, run, 300);
   const table = `seats_changed_${run.replace(/[^a-z0-9]/gi, '_').toLowerCase()}`;
   const event = (i: number, seats: number | string): SegmentEvent => {
     const at = new Date(Date.now() + i).toISOString();
