@@ -7,6 +7,7 @@ import { build } from 'esbuild';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLED = new Set(['gateway']);
+const THREADS = { gateway: ['encoder-thread-main'] };
 
 const args = process.argv.slice(2);
 let outdir = path.join(ROOT, 'dist');
@@ -22,10 +23,15 @@ for (const name of services) {
     console.error(`build: ${name} is not bundled (only ${[...BUNDLED].join(', ')}); run it with tsx`);
     process.exit(2);
   }
+  const src = path.join(ROOT, 'services', name, 'src');
   const outfile = path.join(outdir, name, 'main.js');
   await build({
-    entryPoints: [path.join(ROOT, 'services', name, 'src', 'main.ts')],
-    outfile,
+    // Extra entries are files a service starts as worker threads.
+    entryPoints: [
+      { in: path.join(src, 'main.ts'), out: 'main' },
+      ...(THREADS[name] ?? []).map((t) => ({ in: path.join(src, `${t}.ts`), out: t })),
+    ],
+    outdir: path.join(outdir, name),
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -9,7 +9,8 @@
  *
  * Env: KAFKA_BROKERS (127.0.0.1:9092), SCHEMA_REGISTRY_URL (http://127.0.0.1:8081),
  * BENCH_DURATION (s, 60; the batch-of-100 run), BENCH_SHORT_DURATION (s, 20; the other runs),
- * BENCH_WORKERS (gateway workers; the CPU count), BENCH_CONNECTIONS (32),
+ * BENCH_WORKERS (gateway processes; 1), BENCH_ENCODER_THREADS (the gateway's default: one per core),
+ * BENCH_CONNECTIONS (32),
  * BENCH_TARGET_EPS (20000; the half-load run uses half), BENCH_ONLY (comma list of
  * scenario names: ceiling,batch100,batch1,halfload,halfload-open), BENCH_JSON (write results there),
  * BENCH_GATEWAY_ENTRY (node arguments that start the gateway; default the bundle built from the
@@ -35,7 +36,8 @@ const BROKERS = env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const REGISTRY = env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
 const DURATION = Number(env.BENCH_DURATION ?? 60);
 const SHORT = Number(env.BENCH_SHORT_DURATION ?? 20);
-const WORKERS = Number(env.BENCH_WORKERS ?? os.availableParallelism());
+// Unset: the gateway's own defaults (one process, an encoder thread per core; decision 0508).
+const WORKERS = Number(env.BENCH_WORKERS ?? 1);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 32);
 const TARGET_EPS = Number(env.BENCH_TARGET_EPS ?? 20000);
 const ONLY = new Set(
@@ -146,6 +148,8 @@ function cpuSeconds(pid: number): number {
 class RssSampler {
   peakTotalKb = 0;
   peakProcessKb = 0;
+  /** The process the bench started (the cluster's primary when WORKERS > 1). */
+  peakFirstKb = 0;
   peakPssTotalKb = 0;
   private samples = 0;
   private cpuStart = 0;
@@ -172,6 +176,7 @@ class RssSampler {
         each.reduce((a, b) => a + b, 0),
       );
       this.peakProcessKb = Math.max(this.peakProcessKb, ...each);
+      this.peakFirstKb = Math.max(this.peakFirstKb, each[0] ?? 0);
       // smaps_rollup walks the page tables: once a second is enough.
       if (this.samples++ % 4 === 0) {
         this.peakPssTotalKb = Math.max(
@@ -191,6 +196,7 @@ class RssSampler {
   reset(): void {
     this.peakTotalKb = 0;
     this.peakProcessKb = 0;
+    this.peakFirstKb = 0;
     this.peakPssTotalKb = 0;
     this.cpuStart = this.cpuNow();
   }
@@ -211,6 +217,7 @@ async function startGatewayProcess(workspaceFile: string): Promise<{ child: Chil
       PORT: String(port),
       HOST: '127.0.0.1',
       WORKERS: String(WORKERS),
+      ...(env.BENCH_ENCODER_THREADS ? { ENCODER_THREADS: env.BENCH_ENCODER_THREADS } : {}),
       WORKSPACE_FILE: workspaceFile,
       KAFKA_BROKERS: BROKERS,
       SCHEMA_REGISTRY_URL: REGISTRY,
@@ -262,6 +269,8 @@ interface LoadResult {
   p99: number;
   peakRssMb: number;
   peakProcessRssMb: number;
+  /** The primary's share (WORKERS > 1) or the whole gateway (WORKERS=1). */
+  peakPrimaryRssMb: number;
   peakPssMb: number;
   /** Gateway CPU (all its processes) per acknowledged event, in microseconds. */
   cpuUsPerEvent: number;
@@ -313,6 +322,7 @@ function drive(
           p99: res.latency.p99,
           peakRssMb: Math.round(sampler.peakTotalKb / 1024),
           peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+          peakPrimaryRssMb: Math.round(sampler.peakFirstKb / 1024),
           peakPssMb: Math.round(sampler.peakPssTotalKb / 1024),
           cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
           gatewayCores: Math.round((cpu / res.duration) * 100) / 100,
@@ -389,6 +399,7 @@ async function driveOpenLoop(
     p99: pct(0.99),
     peakRssMb: Math.round(sampler.peakTotalKb / 1024),
     peakProcessRssMb: Math.round(sampler.peakProcessKb / 1024),
+    peakPrimaryRssMb: Math.round(sampler.peakFirstKb / 1024),
     peakPssMb: Math.round(sampler.peakPssTotalKb / 1024),
     cpuUsPerEvent: ok > 0 ? Math.round((cpu * 1e6) / (ok * batch)) : 0,
     gatewayCores: Math.round((cpu / duration) * 100) / 100,
@@ -510,7 +521,7 @@ async function main(): Promise<void> {
       .join(' ');
   const machine = `${os.availableParallelism()} cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
   console.log(
-    `# gateway benchmark\nmachine: ${machine}\ngateway workers: ${WORKERS}, autocannon connections: ${CONNECTIONS}\nload average at start: ${load()}\n`,
+    `# gateway benchmark\nmachine: ${machine}\ngateway workers: ${WORKERS}, encoder threads: ${env.BENCH_ENCODER_THREADS ?? 'default'}, autocannon connections: ${CONNECTIONS}\nload average at start: ${load()}\n`,
   );
   const results: Record<string, unknown> = {
     machine,
@@ -602,12 +613,12 @@ async function main(): Promise<void> {
   results.recordsInTopic = written;
 
   console.log(
-    '\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process (MB) | peak PSS total (MB) | gateway cores used | gateway CPU µs/event |',
+    '\n| run | events/s acked | p50 ms | p90 ms | p99 ms | non-2xx | errors | peak RSS total / largest process / primary (MB) | peak PSS total (MB) | gateway cores used | gateway CPU µs/event |',
   );
   console.log('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const l of loads) {
     console.log(
-      `| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} | ${l.peakPssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`,
+      `| ${l.name} (${l.seconds} s, ${l.connections} conns) | ${l.eventsPerSec} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.non2xx} | ${l.errors} | ${l.peakRssMb} / ${l.peakProcessRssMb} / ${l.peakPrimaryRssMb} | ${l.peakPssMb} | ${l.gatewayCores} | ${l.cpuUsPerEvent} |`,
     );
   }
   console.log(

@@ -18,13 +18,11 @@ const MB = 1024 * KB;
 export const gatewayConfigSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8080),
   host: z.string().default('0.0.0.0'),
-  /** Worker processes (node:cluster) sharing the port; 1 runs in the main process. */
-  workers: z
-    .number()
-    .int()
-    .min(1)
-    .max(64)
-    .default(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
+  /**
+   * Worker processes (node:cluster) sharing the port; 1 runs in the main process. One process
+   * with encoder threads is the default: it uses every core at a fraction of the memory (0508).
+   */
+  workers: z.number().int().min(1).max(64).default(1),
   /** The workspace file: `{ "sources": [{ id, name, writeKey, enabled }], ... }`. */
   workspaceFile: z.string().min(1),
   /** How often the workspace file is stat'ed, besides fs.watch. */
@@ -60,6 +58,13 @@ export const gatewayConfigSchema = z.object({
     .default(900 * KB),
   /** The Kafka client of the produce path (decision 0506); `kafkajs` with KAFKA_IDEMPOTENT. */
   kafkaProducer: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
+  /** Threads (per process) that parse and encode requests (decision 0508); 0: the HTTP thread does it. */
+  encoderThreads: z
+    .number()
+    .int()
+    .min(0)
+    .max(64)
+    .default(Math.max(1, os.availableParallelism?.() ?? os.cpus().length)),
   /** Produce calls in flight per worker (pipelining); forced to 1 when the producer is idempotent. */
   maxInflightSends: z.number().int().min(1).max(16).default(3),
   /**
@@ -117,6 +122,7 @@ export function readGatewayEnv(env: Env): Record<string, unknown> {
     ackDeadlineMs: num(env.ACK_DEADLINE_MS),
     maxInflightSends: num(env.KAFKA_MAX_INFLIGHT_SENDS),
     kafkaProducer: env.KAFKA_PRODUCER,
+    encoderThreads: num(env.ENCODER_THREADS),
     kafkaIdempotent: bool(env.KAFKA_IDEMPOTENT),
     retryAfterSeconds: num(env.RETRY_AFTER_SECONDS),
     maxInflightBytes: num(env.MAX_INFLIGHT_BYTES),

@@ -6,6 +6,7 @@ import { AvroSerde } from '@sluice/serde';
 import type { Registry } from 'prom-client';
 import { ProduceBatcher } from './batcher';
 import { kafkajsSink, platformaticSink, ProducerSink } from './producer';
+import { startEncoderPool } from './encoder-pool';
 import type { GatewayConfig } from './config';
 import { GatewayMetrics } from './metrics';
 import { closeServer, createGatewayServer, EventEncoder, KafkaHealth, listen } from './server';
@@ -154,6 +155,9 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     'producer ready',
   );
 
+  const encoder =
+    config.encoderThreads > 0 ? await startEncoderPool(config.encoderThreads, { topic, config }, log) : undefined;
+
   const probe = new KafkaProbe(admin, topic, config.healthProbeMs, log, metrics);
   const batcher = new ProduceBatcher(
     sink,
@@ -183,6 +187,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
     log,
     sources,
     encode,
+    encoder,
     batcher,
     health: probe,
     metrics,
@@ -203,6 +208,7 @@ export async function startGateway(config: GatewayConfig, log: Logger, opts: Sta
       closing ??= (async () => {
         await closeServer(server, config.ackDeadlineMs + 1000);
         await batcher.close();
+        await encoder?.close();
         probe.stop();
         await sink.close();
         await admin.disconnect();

@@ -11,6 +11,7 @@ export class GatewayMetrics {
   readonly bytesInFlight: Gauge;
   readonly requestsInFlight: Gauge;
   readonly kafkaReady: Gauge;
+  readonly encodedBy: Counter<'encoder'>;
 
   constructor(readonly registry: Registry) {
     this.requests = new Counter({
@@ -58,6 +59,12 @@ export class GatewayMetrics {
     this.requestsInFlight = new Gauge({
       name: 'sluice_gateway_requests_in_flight',
       help: 'Event requests received and not yet answered',
+      registers: [registry],
+    });
+    this.encodedBy = new Counter({
+      name: 'sluice_gateway_requests_encoded_total',
+      help: 'Event requests parsed and encoded, by where: an encoder thread, or the HTTP thread',
+      labelNames: ['encoder'],
       registers: [registry],
     });
     this.kafkaReady = new Gauge({

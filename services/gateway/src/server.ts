@@ -1,13 +1,14 @@
 import http, { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AcceptedEvent } from '@sluice/events';
-import { partitionKey } from '@sluice/events';
 import type { Logger } from '@sluice/observability';
 import type { OutRecord, ProduceBatcher } from './batcher';
 import { readBody } from './body';
 import type { GatewayConfig } from './config';
 import type { GatewayMetrics } from './metrics';
-import { parsePayload, RequestError, RouteKind } from './payload';
+import { EncodeContext, encodeEvents, parseRequest } from './encode-request';
+import type { RequestEncoder } from './encoder-pool';
+import { RequestError, RouteKind } from './payload';
 import { RateLimiter } from './rate-limit';
 import type { Source, SourceResolver } from './sources';
 
@@ -50,6 +51,8 @@ export interface GatewayServerDeps {
   batcher: ProduceBatcher;
   health: KafkaHealth;
   metrics: GatewayMetrics;
+  /** Encoder threads for requests whose source the headers name (decision 0508); none: this thread encodes. */
+  encoder?: RequestEncoder;
   /** The Prometheus exposition for /metrics (the cluster's, when workers run). */
   metricsText: () => Promise<{ contentType: string; body: string }>;
 }
@@ -199,45 +202,38 @@ export function createGatewayServer(deps: GatewayServerDeps): http.Server {
       if (inflightBytes > config.maxInflightBytes) {
         throw new RequestError(503, 'gateway overloaded; retry later', config.retryAfterSeconds);
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body.toString('utf8'));
-      } catch (err) {
-        throw new RequestError(400, `invalid JSON: ${(err as Error).message}`);
+      const ctx: EncodeContext = {
+        route,
+        receivedAt: Date.now(),
+        ip: clientIp(req, config.trustProxy),
+        maxBatchEvents: config.limits.maxBatchEvents,
+        maxEventBytes: config.limits.maxEventBytes,
+      };
+      let records: OutRecord[];
+      if (source && deps.encoder) {
+        metrics.encodedBy.inc({ encoder: 'thread' });
+        records = await deps.encoder.encode(body, source.id, ctx);
+      } else {
+        metrics.encodedBy.inc({ encoder: 'http' });
+        const { events, bodyWriteKey } = parseRequest(body, ctx);
+        if (!source) source = resolveSource(bodyWriteKey);
+        records = encodeEvents(events, source.id, ctx, encode);
       }
-      const receivedAt = Date.now();
-      const ip = clientIp(req, config.trustProxy);
-      const { events, bodyWriteKey } = parsePayload(parsed, route, { receivedAt, ip }, config.limits.maxBatchEvents);
-      if (!source) source = resolveSource(bodyWriteKey);
 
-      if (limiter.enabled && !limiter.take(source.id, events.length)) {
+      if (limiter.enabled && !limiter.take(source.id, records.length)) {
         throw new RequestError(
           429,
           `rate limit of source ${source.id} exceeded`,
-          limiter.waitSeconds(source.id, events.length),
+          limiter.waitSeconds(source.id, records.length),
         );
       }
-
-      const records: OutRecord[] = new Array(events.length);
       let encodedBytes = 0;
-      for (let i = 0; i < events.length; i++) {
-        const ev = events[i];
-        const value = encode(ev, source.id, ip);
-        if (value.length > config.limits.maxEventBytes) {
-          const where = route.kind === 'batch' ? `batch[${i}]: ` : '';
-          throw new RequestError(
-            413,
-            `${where}event is larger than ${config.limits.maxEventBytes} bytes (${value.length})`,
-          );
-        }
-        encodedBytes += value.length;
-        records[i] = { key: partitionKey(ev), value };
-      }
+      for (const r of records) encodedBytes += r.value.length;
       hold(encodedBytes);
 
       const outcome = await batcher.submit(records);
       if (outcome.ok) {
-        metrics.eventsAccepted.inc({ source: source.id }, events.length);
+        metrics.eventsAccepted.inc({ source: source.id }, records.length);
         metrics.ackLatency.observe((performance.now() - started) / 1000);
         send(res, path, 200, OK_BODY);
         return;

@@ -97,9 +97,16 @@ describe('gateway lifecycle', () => {
     ],
   ];
 
-  it.each(launchers)(
-    'runs as a cluster of workers from %s, aggregates /metrics, and exits cleanly on SIGTERM',
-    async (_label, launch) => {
+  // One process with encoder threads is the default (decision 0508); node:cluster stays an option.
+  const modes: [string, Record<string, string>][] = [
+    ['one process with encoder threads', { ENCODER_THREADS: '2' }],
+    ['a cluster of 2 workers', { WORKERS: '2', ENCODER_THREADS: '0' }],
+  ];
+  const cases = launchers.flatMap(([label, launch]) => modes.map(([mode, env]) => [mode, label, launch, env] as const));
+
+  it.each(cases)(
+    'runs as %s from %s, answers /metrics for the whole gateway, and exits cleanly on SIGTERM',
+    async (_mode, _label, launch, modeEnv) => {
       const run = runId();
       const prefix = `it-gw-main-${run}.`;
       const ws = tempWorkspace([{ id: 'src-main', name: 'Main', writeKey: `wk-${run}`, enabled: true }]);
@@ -113,7 +120,7 @@ describe('gateway lifecycle', () => {
             ...process.env,
             PORT: String(port),
             HOST: '127.0.0.1',
-            WORKERS: '2',
+            ...modeEnv,
             WORKSPACE_FILE: ws.file,
             KAFKA_BROKERS,
             SCHEMA_REGISTRY_URL,
@@ -127,7 +134,7 @@ describe('gateway lifecycle', () => {
           async () => (await request(url, '/health', undefined, { method: 'GET' })).status === 200,
           60_000,
         );
-        // Both workers answer (connections are spread round-robin).
+        // Every worker answers (a cluster spreads connections round-robin).
         for (let i = 0; i < 20; i++) {
           const r = await request(url, '/v1/track', { userId: `u${i}`, event: 'Cluster' }, { writeKey: `wk-${run}` });
           if (r.status !== 200) {
@@ -141,6 +148,9 @@ describe('gateway lifecycle', () => {
         expect(metrics.status).toBe(200);
         const accepted = /sluice_gateway_events_accepted_total\{source="src-main"[^}]*\} (\d+)/.exec(metrics.body);
         expect(Number(accepted?.[1])).toBe(20);
+        const where = modeEnv.ENCODER_THREADS === '0' ? 'http' : 'thread';
+        const encoded = new RegExp(`sluice_gateway_requests_encoded_total\\{[^}]*encoder="${where}"[^}]*\\} (\\d+)`);
+        expect(Number(encoded.exec(metrics.body)?.[1])).toBe(20);
 
         // The default produce path (@platformatic/kafka) wrote decodable records, partitioned as Java/KafkaJS would.
         const reader = await TopicReader.open(KAFKA_BROKERS, `${prefix}sluice.events.raw`);
