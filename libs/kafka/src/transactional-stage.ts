@@ -41,6 +41,12 @@ export interface TransactionalStageOptions {
   maxProduceBytes?: number;
   /** How often a transaction that hit CONCURRENT_TRANSACTIONS is retried before the batch is re-read. */
   transactionRetries?: number;
+  /**
+   * Batches of different partitions handled at once (default 1), each committed by its own
+   * transactional producer (`<transactionalId>`, `<transactionalId>.1`, ...): while one batch's
+   * transaction waits for the broker, another is handled. A partition's batches stay in order.
+   */
+  concurrency?: number;
 }
 
 const sizeOf = (m: Message) =>
@@ -80,7 +86,9 @@ const isConcurrentTransactions = (err: unknown) =>
  */
 export class TransactionalStage {
   private readonly consumer: Consumer;
-  private readonly producer: Producer;
+  private readonly producers: Producer[];
+  /** Producers not committing a batch now; KafkaJS runs at most `concurrency` batches at once. */
+  private readonly idle: Producer[];
   private running = false;
 
   constructor(
@@ -90,13 +98,17 @@ export class TransactionalStage {
     private readonly log: Logger,
   ) {
     this.consumer = createPipelineConsumer(kafka, { ...opts, readCommitted: true });
-    this.producer = kafka.producer({
-      transactionalId: opts.transactionalId,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      transactionTimeout: opts.transactionTimeoutMs ?? 30000,
-    });
+    // Ids are stable per instance and slot, so a restarted instance fences its own zombies.
+    this.producers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, (_, slot) =>
+      kafka.producer({
+        transactionalId: slot === 0 ? opts.transactionalId : `${opts.transactionalId}.${slot}`,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        transactionTimeout: opts.transactionTimeoutMs ?? 30000,
+      }),
+    );
+    this.idle = [...this.producers];
   }
 
   get rawConsumer(): Consumer {
@@ -104,7 +116,7 @@ export class TransactionalStage {
   }
 
   async start(): Promise<void> {
-    await this.producer.connect();
+    for (const p of this.producers) await p.connect();
     await this.consumer.connect();
     for (const topic of this.opts.topics) {
       await this.consumer.subscribe({ topic, fromBeginning: this.opts.fromBeginning ?? true });
@@ -113,7 +125,7 @@ export class TransactionalStage {
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: 1,
+      partitionsConsumedConcurrently: this.producers.length,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (batch.messages.length === 0 || isStale()) return;
         const result = await this.handler(
@@ -123,11 +135,15 @@ export class TransactionalStage {
         const { records, onCommit, onAbort }: StageResult = Array.isArray(result) ? { records: result } : result;
         const last = batch.messages[batch.messages.length - 1];
         const nextOffset = (BigInt(last.offset) + 1n).toString();
+        const producer = this.idle.pop();
+        if (!producer) throw new Error('no idle transactional producer: more batches in flight than producers');
         try {
-          await this.commitInTransaction(records, batch.topic, batch.partition, nextOffset);
+          await this.commitInTransaction(producer, records, batch.topic, batch.partition, nextOffset);
         } catch (err) {
           onAbort?.();
           throw err;
+        } finally {
+          this.idle.push(producer);
         }
         onCommit?.();
         resolveOffset(last.offset);
@@ -137,12 +153,18 @@ export class TransactionalStage {
     this.log.info({ groupId: this.opts.groupId, topics: this.opts.topics }, 'transactional stage started');
   }
 
-  private async commitInTransaction(outputs: OutputRecord[], topic: string, partition: number, offset: string) {
+  private async commitInTransaction(
+    producer: Producer,
+    outputs: OutputRecord[],
+    topic: string,
+    partition: number,
+    offset: string,
+  ) {
     const retries = this.opts.transactionRetries ?? 10;
     for (let attempt = 0; ; attempt++) {
       let tx: Transaction | undefined;
       try {
-        tx = await this.producer.transaction();
+        tx = await producer.transaction();
         // One produce request per chunk: a whole batch's output for one partition could pass the
         // broker's message.max.bytes (1 MB by default), which is a non-retriable error.
         for (const chunk of chunkBySize(outputs, this.opts.maxProduceBytes ?? 512 * 1024)) {
@@ -179,6 +201,6 @@ export class TransactionalStage {
   async stop(): Promise<void> {
     this.running = false;
     await this.consumer.disconnect();
-    await this.producer.disconnect();
+    for (const p of this.producers) await p.disconnect();
   }
 }

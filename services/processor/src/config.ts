@@ -35,6 +35,8 @@ export const processorConfigSchema = z.object({
     .positive()
     .default(1024 * 1024),
   sessionTimeoutMs: z.number().int().min(6000).default(30000),
+  /** Partitions' batches handled at once, each in its own transaction (decision 0306). */
+  concurrency: z.number().int().min(1).max(32).default(3),
   transactionTimeoutMs: z.number().int().min(1000).default(30000),
   transformTimeoutMs: z.number().int().positive().default(5000),
   transformMemoryMb: z.number().int().min(8).default(128),
@@ -57,6 +59,7 @@ export function loadProcessorConfig(env: Env): ProcessorConfig {
       maxBytesPerPartition: num(e.PROCESSOR_MAX_BYTES_PER_PARTITION),
       sessionTimeoutMs: num(e.PROCESSOR_SESSION_TIMEOUT_MS),
       transactionTimeoutMs: num(e.PROCESSOR_TRANSACTION_TIMEOUT_MS),
+      concurrency: num(e.PROCESSOR_CONCURRENCY),
       transformTimeoutMs: num(e.TRANSFORM_TIMEOUT_MS),
       transformMemoryMb: num(e.TRANSFORM_MEMORY_MB),
     }),

@@ -114,6 +114,7 @@ export async function startProcessor(
       maxBytesPerPartition: config.maxBytesPerPartition,
       sessionTimeoutMs: config.sessionTimeoutMs,
       transactionTimeoutMs: config.transactionTimeoutMs,
+      concurrency: config.concurrency,
     },
     async (batch) => {
       let restoring = restored.get(batch.partition);
