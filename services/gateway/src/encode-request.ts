@@ -12,20 +12,11 @@ export interface EncodeContext {
   maxEventBytes: number;
 }
 
-/** A request's events as Kafka records, in request order. */
-export interface EncodedRequest {
-  records: OutRecord[];
-  /** `writeKey` found in the body (browser SDKs put it there), if any. */
-  bodyWriteKey: string | undefined;
-}
-
 /**
- * Body → parsed, validated, enriched events → Avro records keyed by user: the
- * CPU-heavy part of a request, the same on the HTTP thread and on an encoder
- * thread (decision 0508). `sourceId` names the source the records carry; when
- * the key is only in the body, the caller resolves it from `bodyWriteKey` first
- * and passes `undefined` here to get the events checked without encoding them.
- * Throws RequestError (400, 413) naming the bad item.
+ * Body → parsed, validated, enriched events (with the body's `writeKey`, if
+ * any). With encodeEvents, the CPU-heavy part of a request: the same on the
+ * HTTP thread and on an encoder thread (decision 0508). Throws RequestError
+ * (400) naming the bad item.
  */
 export function parseRequest(body: Buffer, ctx: EncodeContext) {
   let parsed: unknown;

@@ -4,7 +4,7 @@ import type { OutRecord } from './batcher';
 import type { GatewayConfig } from './config';
 import type { EncodeContext } from './encode-request';
 import { RequestError } from './payload';
-import { packRecords, unpackRecords } from './record-transfer';
+import { PackedRecords, unpackRecords } from './record-transfer';
 import { startGatewayThread } from './threads';
 
 /**
@@ -33,7 +33,7 @@ export interface EncodeMessage {
 export type FromEncoderThread =
   | { type: 'ready' }
   | { type: 'start-failed'; message: string }
-  | { type: 'encoded'; id: number; keys: string[]; lengths: Uint32Array; values: ArrayBuffer }
+  | ({ type: 'encoded'; id: number } & PackedRecords)
   | { type: 'rejected'; id: number; status: number; message: string }
   | { type: 'failed'; id: number; message: string };
 
@@ -129,13 +129,4 @@ export async function startEncoderPool(threads: number, data: EncoderThreadData,
       await Promise.all(pool.map((t) => t.stop()));
     },
   };
-}
-
-/** The records of an encoded request, as the encoder thread sends them back. */
-export function encodedMessage(
-  id: number,
-  records: readonly OutRecord[],
-): Extract<FromEncoderThread, { type: 'encoded' }> {
-  const packed = packRecords(records);
-  return { type: 'encoded', id, keys: packed.keys, lengths: packed.lengths, values: packed.values };
 }

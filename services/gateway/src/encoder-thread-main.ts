@@ -2,8 +2,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { toEnvelope } from '@sluice/events';
 import { AvroSerde } from '@sluice/serde';
 import { encodeEvents, parseRequest } from './encode-request';
-import { EncodeMessage, encodedMessage, EncoderThreadData, FromEncoderThread } from './encoder-pool';
+import type { EncodeMessage, EncoderThreadData, FromEncoderThread } from './encoder-pool';
 import { RequestError } from './payload';
+import { packRecords } from './record-transfer';
 import type { EventEncoder } from './server';
 
 // An encoder thread (see encoder-pool.ts): body → records, with its own binding to the schema registry.
@@ -22,8 +23,8 @@ async function run(port: NonNullable<typeof parentPort>, data: EncoderThreadData
   port.on('message', (msg: EncodeMessage) => {
     try {
       const { events } = parseRequest(Buffer.from(msg.body), msg.ctx);
-      const reply = encodedMessage(msg.id, encodeEvents(events, msg.sourceId, msg.ctx, encode));
-      post(reply, [reply.values, reply.lengths.buffer as ArrayBuffer]);
+      const packed = packRecords(encodeEvents(events, msg.sourceId, msg.ctx, encode));
+      post({ type: 'encoded', id: msg.id, ...packed }, [packed.values, packed.lengths.buffer as ArrayBuffer]);
     } catch (err) {
       if (err instanceof RequestError) post({ type: 'rejected', id: msg.id, status: err.status, message: err.message });
       else post({ type: 'failed', id: msg.id, message: (err as Error).message });

@@ -1,7 +1,7 @@
 import { javaPartition } from '../src/producer';
-import { Gateway, startGateway } from '../src/gateway';
+import type { Gateway } from '../src/gateway';
 import { BAD_CASES, request, runId } from './helpers';
-import { deleteTopics, itConfig, KAFKA_BROKERS, log, tempWorkspace, TopicReader, Workspace } from './it-helpers';
+import { GatewayUnderTest, startGatewayUnderTest, TopicReader } from './it-helpers';
 
 jest.setTimeout(120_000);
 
@@ -11,22 +11,19 @@ describe('gateway with encoder threads', () => {
   const run = runId();
   const prefix = `it-gw-enc-${run}.`;
   const key = `wk-${run}`;
-  let ws: Workspace;
+  let under: GatewayUnderTest | undefined;
   let gw: Gateway;
   let reader: TopicReader;
 
   beforeAll(async () => {
-    ws = tempWorkspace([{ id: 'src-enc', name: 'Encoded', writeKey: key, enabled: true }]);
-    gw = await startGateway(itConfig(ws.file, prefix, { ENCODER_THREADS: '3', MAX_EVENT_BYTES: '4096' }), log);
-    reader = await TopicReader.open(KAFKA_BROKERS, gw.topic);
+    under = await startGatewayUnderTest([{ id: 'src-enc', name: 'Encoded', writeKey: key, enabled: true }], prefix, {
+      ENCODER_THREADS: '3',
+      MAX_EVENT_BYTES: '4096',
+    });
+    ({ gw, reader } = under);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await reader?.close();
-    await deleteTopics(KAFKA_BROKERS, [`${prefix}sluice.events.raw`]);
-    ws?.remove();
-  });
+  afterAll(() => under?.close());
 
   it('writes every acknowledged event, enriched, keyed and partitioned as Kafka would, users in order', async () => {
     const batches = Array.from({ length: 6 }, (_, b) =>

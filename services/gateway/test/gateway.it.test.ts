@@ -1,33 +1,32 @@
 import { partitionKey } from '@sluice/events';
-import { Gateway, startGateway } from '../src/gateway';
+import type { Gateway } from '../src/gateway';
 import { ROUTES } from '../src/server';
 import { BAD_CASES, request, runId } from './helpers';
-import { deleteTopics, itConfig, KAFKA_BROKERS, log, tempWorkspace, TopicReader, Workspace } from './it-helpers';
+import { GatewayUnderTest, startGatewayUnderTest, TopicReader, Workspace } from './it-helpers';
 
 jest.setTimeout(120_000);
 
 describe('gateway against Kafka and the schema registry', () => {
   const run = runId();
   const prefix = `it-gw-${run}.`;
+  let under: GatewayUnderTest | undefined;
   let ws: Workspace;
   let gw: Gateway;
   let reader: TopicReader;
 
   beforeAll(async () => {
-    ws = tempWorkspace([
-      { id: 'src-web', name: 'Web', writeKey: `wk-web-${run}`, enabled: true },
-      { id: 'src-off', name: 'Off', writeKey: `wk-off-${run}`, enabled: false },
-    ]);
-    gw = await startGateway(itConfig(ws.file, prefix, { WORKSPACE_RELOAD_MS: '200' }), log);
-    reader = await TopicReader.open(KAFKA_BROKERS, gw.topic);
+    under = await startGatewayUnderTest(
+      [
+        { id: 'src-web', name: 'Web', writeKey: `wk-web-${run}`, enabled: true },
+        { id: 'src-off', name: 'Off', writeKey: `wk-off-${run}`, enabled: false },
+      ],
+      prefix,
+      { WORKSPACE_RELOAD_MS: '200' },
+    );
+    ({ ws, gw, reader } = under);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await reader?.close();
-    await deleteTopics(KAFKA_BROKERS, [`${prefix}sluice.events.raw`]);
-    ws?.remove();
-  });
+  afterAll(() => under?.close());
 
   const key = () => `wk-web-${run}`;
 

@@ -7,6 +7,7 @@ import { createKafka } from '@sluice/kafka';
 import { createLogger, Logger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
 import { GatewayConfig, loadGatewayConfig } from '../src/config';
+import { Gateway, startGateway } from '../src/gateway';
 import { runId } from './helpers';
 
 export const KAFKA_BROKERS = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
@@ -128,4 +129,34 @@ export async function deleteTopics(brokers: string, topics: string[]): Promise<v
   } finally {
     await admin.disconnect();
   }
+}
+
+/** An in-process gateway on its own workspace and topic prefix, with a reader of its events.raw. */
+export interface GatewayUnderTest {
+  gw: Gateway;
+  reader: TopicReader;
+  ws: Workspace;
+  /** Stops the gateway and the reader, deletes the run's topic and the workspace. */
+  close(): Promise<void>;
+}
+
+export async function startGatewayUnderTest(
+  sources: { id: string; name: string; writeKey: string; enabled: boolean }[],
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<GatewayUnderTest> {
+  const ws = tempWorkspace(sources);
+  const gw = await startGateway(itConfig(ws.file, prefix, env), log);
+  const reader = await TopicReader.open(KAFKA_BROKERS, gw.topic);
+  return {
+    gw,
+    reader,
+    ws,
+    close: async () => {
+      await gw.close();
+      await reader.close();
+      await deleteTopics(KAFKA_BROKERS, [gw.topic]);
+      ws.remove();
+    },
+  };
 }

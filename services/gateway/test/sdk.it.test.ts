@@ -1,18 +1,9 @@
 import RudderAnalytics from '@rudderstack/rudder-sdk-node';
 import { Analytics as SegmentAnalytics } from '@segment/analytics-node';
 import { partitionKey } from '@sluice/events';
-import { Gateway, startGateway } from '../src/gateway';
+import type { Gateway } from '../src/gateway';
 import { runId } from './helpers';
-import {
-  deleteTopics,
-  itConfig,
-  KAFKA_BROKERS,
-  log,
-  ReadEvent,
-  tempWorkspace,
-  TopicReader,
-  Workspace,
-} from './it-helpers';
+import { GatewayUnderTest, ReadEvent, startGatewayUnderTest, TopicReader } from './it-helpers';
 
 jest.setTimeout(120_000);
 
@@ -25,25 +16,22 @@ describe('real SDKs pointed at the gateway', () => {
   const prefix = `it-gw-sdk-${run}.`;
   const segmentKey = `wk-segment-${run}`;
   const rudderKey = `wk-rudder-${run}`;
-  let ws: Workspace;
+  let under: GatewayUnderTest | undefined;
   let gw: Gateway;
   let reader: TopicReader;
 
   beforeAll(async () => {
-    ws = tempWorkspace([
-      { id: 'src-segment-node', name: 'Segment Node SDK', writeKey: segmentKey, enabled: true },
-      { id: 'src-rudder-node', name: 'RudderStack Node SDK', writeKey: rudderKey, enabled: true },
-    ]);
-    gw = await startGateway(itConfig(ws.file, prefix), log);
-    reader = await TopicReader.open(KAFKA_BROKERS, gw.topic);
+    under = await startGatewayUnderTest(
+      [
+        { id: 'src-segment-node', name: 'Segment Node SDK', writeKey: segmentKey, enabled: true },
+        { id: 'src-rudder-node', name: 'RudderStack Node SDK', writeKey: rudderKey, enabled: true },
+      ],
+      prefix,
+    );
+    ({ gw, reader } = under);
   });
 
-  afterAll(async () => {
-    await gw?.close();
-    await reader?.close();
-    await deleteTopics(KAFKA_BROKERS, [`${prefix}sluice.events.raw`]);
-    ws?.remove();
-  });
+  afterAll(() => under?.close());
 
   const find = (pred: (e: ReadEvent) => boolean) => reader.events.filter(pred);
 
