@@ -3,3 +3,5 @@ export * from './topics';
 export * from './batch-consumer';
 export type { Kafka, Producer, Admin, KafkaMessage, Message, IHeaders } from 'kafkajs';
 export * from './transactional-stage';
+export * from './partitioner';
+export * from './transactional-producers';

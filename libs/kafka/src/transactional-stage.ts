@@ -1,12 +1,16 @@
-import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { KafkaConfig } from '@sluice/config';
 import type { Logger } from '@sluice/observability';
 import type { BatchContext, ConsumedBatch } from './batch-consumer';
 import { createPipelineConsumer } from './client';
-
-export interface OutputRecord {
-  topic: string;
-  message: Message;
-}
+import {
+  kafkajsTransactionalProducer,
+  OutputRecord,
+  platformaticTransactionalProducer,
+  TransactionalClient,
+  TransactionalProducer,
+  type ConsumedPosition,
+} from './transactional-producers';
 
 export interface StageResult {
   records: OutputRecord[];
@@ -47,30 +51,12 @@ export interface TransactionalStageOptions {
    * transaction waits for the broker, another is handled. A partition's batches stay in order.
    */
   concurrency?: number;
-}
-
-const sizeOf = (m: Message) =>
-  (typeof m.value === 'string' ? Buffer.byteLength(m.value) : (m.value?.length ?? 0)) +
-  (typeof m.key === 'string' ? Buffer.byteLength(m.key) : (m.key?.length ?? 0)) +
-  64;
-
-/** Consecutive runs of records of at most `maxBytes` (a single larger record is a run of its own). */
-export function chunkBySize(records: OutputRecord[], maxBytes: number): OutputRecord[][] {
-  const chunks: OutputRecord[][] = [];
-  let current: OutputRecord[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const size = sizeOf(r.message);
-    if (current.length > 0 && bytes + size > maxBytes) {
-      chunks.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(r);
-    bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  /**
+   * The client that commits transactions (default KafkaJS). `platformatic` needs the
+   * connection settings in `kafkaConfig` (decision 0307).
+   */
+  transactionalClient?: TransactionalClient;
+  kafkaConfig?: KafkaConfig;
 }
 
 const isConcurrentTransactions = (err: unknown) =>
@@ -86,9 +72,9 @@ const isConcurrentTransactions = (err: unknown) =>
  */
 export class TransactionalStage {
   private readonly consumer: Consumer;
-  private readonly producers: Producer[];
+  private readonly producers: TransactionalProducer[];
   /** Producers not committing a batch now; KafkaJS runs at most `concurrency` batches at once. */
-  private readonly idle: Producer[];
+  private readonly idle: TransactionalProducer[];
   private running = false;
 
   constructor(
@@ -99,15 +85,16 @@ export class TransactionalStage {
   ) {
     this.consumer = createPipelineConsumer(kafka, { ...opts, readCommitted: true });
     // Ids are stable per instance and slot, so a restarted instance fences its own zombies.
-    this.producers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, (_, slot) =>
-      kafka.producer({
+    this.producers = Array.from({ length: Math.max(1, opts.concurrency ?? 1) }, (_, slot) => {
+      const producerOpts = {
         transactionalId: slot === 0 ? opts.transactionalId : `${opts.transactionalId}.${slot}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        transactionTimeout: opts.transactionTimeoutMs ?? 30000,
-      }),
-    );
+        transactionTimeoutMs: opts.transactionTimeoutMs ?? 30000,
+        maxProduceBytes: opts.maxProduceBytes ?? 512 * 1024,
+      };
+      if (opts.transactionalClient !== 'platformatic') return kafkajsTransactionalProducer(kafka, producerOpts);
+      if (!opts.kafkaConfig) throw new Error('transactionalClient platformatic needs kafkaConfig');
+      return platformaticTransactionalProducer(opts.kafkaConfig, opts.groupId, producerOpts);
+    });
     this.idle = [...this.producers];
   }
 
@@ -134,11 +121,15 @@ export class TransactionalStage {
         );
         const { records, onCommit, onAbort }: StageResult = Array.isArray(result) ? { records: result } : result;
         const last = batch.messages[batch.messages.length - 1];
-        const nextOffset = (BigInt(last.offset) + 1n).toString();
         const producer = this.idle.pop();
         if (!producer) throw new Error('no idle transactional producer: more batches in flight than producers');
         try {
-          await this.commitInTransaction(producer, records, batch.topic, batch.partition, nextOffset);
+          await this.commitInTransaction(producer, records, {
+            groupId: this.opts.groupId,
+            topic: batch.topic,
+            partition: batch.partition,
+            lastOffset: last.offset,
+          });
         } catch (err) {
           onAbort?.();
           throw err;
@@ -154,39 +145,16 @@ export class TransactionalStage {
   }
 
   private async commitInTransaction(
-    producer: Producer,
-    outputs: OutputRecord[],
-    topic: string,
-    partition: number,
-    offset: string,
+    producer: TransactionalProducer,
+    records: OutputRecord[],
+    position: ConsumedPosition,
   ) {
     const retries = this.opts.transactionRetries ?? 10;
     for (let attempt = 0; ; attempt++) {
-      let tx: Transaction | undefined;
       try {
-        tx = await producer.transaction();
-        // One produce request per chunk: a whole batch's output for one partition could pass the
-        // broker's message.max.bytes (1 MB by default), which is a non-retriable error.
-        for (const chunk of chunkBySize(outputs, this.opts.maxProduceBytes ?? 512 * 1024)) {
-          const byTopic = new Map<string, Message[]>();
-          for (const o of chunk) {
-            const list = byTopic.get(o.topic) ?? [];
-            list.push(o.message);
-            byTopic.set(o.topic, list);
-          }
-          await tx.sendBatch({
-            acks: -1,
-            topicMessages: [...byTopic].map(([t, messages]) => ({ topic: t, messages })),
-          });
-        }
-        await tx.sendOffsets({
-          consumerGroupId: this.opts.groupId,
-          topics: [{ topic, partitions: [{ partition, offset }] }],
-        });
-        await tx.commit();
+        await producer.commitBatch(records, position);
         return;
       } catch (err) {
-        if (tx?.isActive()) await tx.abort().catch(() => undefined);
         // KafkaJS does not retry CONCURRENT_TRANSACTIONS itself (kafkajs#430).
         if (isConcurrentTransactions(err) && attempt < retries) {
           await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createTopicsAndWait } from '../src';
+import { createTopicsAndWait, javaPartition, TransactionalClient } from '../src';
 import path from 'node:path';
 import { testKafka, uniquePrefix } from './support';
 
@@ -12,8 +12,9 @@ function startStage(
   txId: string,
   delayMs: number,
   concurrency: number,
+  client: TransactionalClient,
 ): ChildProcess {
-  const args = [fixture, input, output, group, txId, String(delayMs), String(concurrency)];
+  const args = [fixture, input, output, group, txId, String(delayMs), String(concurrency), client];
   return spawn(process.execPath, ['--import', 'tsx', ...args], {
     env: process.env,
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -21,9 +22,13 @@ function startStage(
 }
 
 describe('TransactionalStage', () => {
-  it.each([1, 3])(
-    'yields every output exactly once, in order per key, across a kill -9 and restart (%i partitions at once)',
-    async (concurrency) => {
+  it.each<[number, TransactionalClient]>([
+    [3, 'kafkajs'],
+    [1, 'platformatic'],
+    [3, 'platformatic'],
+  ])(
+    'yields every output exactly once, in order per key, on the key partition, across a kill -9 and restart (%i partitions at once, %s transactions)',
+    async (concurrency, client) => {
       const prefix = uniquePrefix('eos');
       const input = `${prefix}in`;
       const output = `${prefix}out`;
@@ -49,13 +54,15 @@ describe('TransactionalStage', () => {
 
       const seen: string[] = [];
       const byKey = new Map<string, number[]>();
+      const misplaced: string[] = [];
       const reader = kafka.consumer({ groupId: `${prefix}reader`, readUncommitted: false });
       await reader.connect();
       await reader.subscribe({ topic: output, fromBeginning: true });
       await reader.run({
-        eachMessage: async ({ message }) => {
+        eachMessage: async ({ message, partition }) => {
           const value = message.value!.toString();
           seen.push(value);
+          if (partition !== javaPartition(message.key!, 4)) misplaced.push(value);
           if (value.endsWith(':a')) {
             const list = byKey.get(message.key!.toString()) ?? [];
             list.push(Number(value.slice(1, -2)));
@@ -64,7 +71,7 @@ describe('TransactionalStage', () => {
         },
       });
 
-      const first = startStage(input, output, group, `${prefix}tx-1`, 20, concurrency);
+      const first = startStage(input, output, group, `${prefix}tx-1`, 20, concurrency, client);
       const until = Date.now() + 60000;
       while (seen.length < total / 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       first.kill('SIGKILL');
@@ -72,7 +79,7 @@ describe('TransactionalStage', () => {
       expect(seen.length).toBeGreaterThan(0);
       expect(seen.length).toBeLessThan(2 * total);
 
-      const second = startStage(input, output, group, `${prefix}tx-1`, 0, concurrency);
+      const second = startStage(input, output, group, `${prefix}tx-1`, 0, concurrency, client);
       const until2 = Date.now() + 90000;
       while (seen.length < 2 * total && Date.now() < until2) await new Promise((r) => setTimeout(r, 100));
       // Let any late duplicate arrive before judging.
@@ -86,6 +93,7 @@ describe('TransactionalStage', () => {
       expect(counts.size).toBe(2 * total);
       expect([...counts.values()].every((c) => c === 1)).toBe(true);
       expect(seen.length).toBe(2 * total);
+      expect(misplaced).toEqual([]);
       // Batches of one partition are committed one after another, whatever the concurrency.
       expect(byKey.size).toBe(50);
       for (const [, list] of byKey) expect(list).toEqual([...list].sort((a, b) => a - b));

@@ -1,4 +1,4 @@
-import { javaPartition } from '../src/producer';
+import { javaPartition } from '@sluice/kafka';
 import type { Gateway } from '../src/gateway';
 import { BAD_CASES, request, runId } from './helpers';
 import { GatewayUnderTest, startGatewayUnderTest, TopicReader } from './it-helpers';

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startGateway } from '../src/gateway';
-import { javaPartition } from '../src/producer';
+import { javaPartition } from '@sluice/kafka';
 import { request, runId, sampleTrack } from './helpers';
 import {
   deleteTopics,

@@ -38,6 +38,8 @@ export const processorConfigSchema = z.object({
   /** Partitions' batches handled at once, each in its own transaction (decision 0306). */
   concurrency: z.number().int().min(1).max(32).default(3),
   transactionTimeoutMs: z.number().int().min(1000).default(30000),
+  /** The client that commits the transactions (decision 0307). */
+  transactionalClient: z.enum(['platformatic', 'kafkajs']).default('platformatic'),
   transformTimeoutMs: z.number().int().positive().default(5000),
   transformMemoryMb: z.number().int().min(8).default(128),
 });
@@ -60,6 +62,7 @@ export function loadProcessorConfig(env: Env): ProcessorConfig {
       sessionTimeoutMs: num(e.PROCESSOR_SESSION_TIMEOUT_MS),
       transactionTimeoutMs: num(e.PROCESSOR_TRANSACTION_TIMEOUT_MS),
       concurrency: num(e.PROCESSOR_CONCURRENCY),
+      transactionalClient: e.PROCESSOR_TRANSACTIONAL_CLIENT,
       transformTimeoutMs: num(e.TRANSFORM_TIMEOUT_MS),
       transformMemoryMb: num(e.TRANSFORM_MEMORY_MB),
     }),

@@ -115,6 +115,8 @@ export async function startProcessor(
       sessionTimeoutMs: config.sessionTimeoutMs,
       transactionTimeoutMs: config.transactionTimeoutMs,
       concurrency: config.concurrency,
+      transactionalClient: config.transactionalClient,
+      kafkaConfig: config.kafka,
     },
     async (batch) => {
       let restoring = restored.get(batch.partition);

@@ -1,5 +1,5 @@
 import { Partitioners } from 'kafkajs';
-import { javaPartition } from '../src/producer';
+import { javaPartition } from '../src/partitioner';
 
 describe('javaPartition', () => {
   it("puts every key where KafkaJS's default (Java-compatible) partitioner puts it", () => {
