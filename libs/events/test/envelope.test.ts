@@ -1,4 +1,4 @@
-import { fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '../src';
+import { envelopeJson, fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '../src';
 
 const event: SegmentEvent = {
   type: 'track',
@@ -29,6 +29,26 @@ describe('event envelope', () => {
   it('refuses to encode an event the gateway has not stamped', () => {
     const { receivedAt: _r, ...unstamped } = event;
     expect(() => toEnvelope(unstamped as SegmentEvent, { sourceId: 's' })).toThrow(/m-1.*receivedAt/);
+  });
+});
+
+describe('envelopeJson', () => {
+  const minimal: SegmentEvent = {
+    type: 'identify',
+    messageId: 'm-2 "quoted" \u2028',
+    userId: 'ü-1',
+    traits: { email: 'a@example.com', nested: { deep: [1, 'two', null] } },
+    receivedAt: '2026-03-04T05:06:07.089Z',
+    timestamp: '2026-03-04T05:06:07.089Z',
+  };
+  it.each([
+    ['every field and extras', event],
+    ['only the required fields', minimal],
+    ['an unknown type, kept as track', { ...minimal, type: 'bogus' } as unknown as SegmentEvent],
+    ['empty objects', { ...minimal, properties: {}, context: {} }],
+  ])('is the JSON of the decoded event (%s)', (_label, e) => {
+    const env = toEnvelope(e, { sourceId: 's' });
+    expect(JSON.parse(envelopeJson(env))).toEqual(JSON.parse(JSON.stringify(fromEnvelope(env))));
   });
 });
 

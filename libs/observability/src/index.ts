@@ -124,3 +124,4 @@ export class Lifecycle {
     process.once('SIGINT', handler);
   }
 }
+export * from './tally';

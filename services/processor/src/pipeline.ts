@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
-import { EventEnvelope, fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
+import { envelopeJson, EventEnvelope, fromEnvelope, partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
 import { ConsumedBatch, destinationTopic, OutputRecord, StageResult, TOPICS, topicName } from '@sluice/kafka';
-import type { Logger } from '@sluice/observability';
+import { CounterTally, type Logger } from '@sluice/observability';
 import {
   DedupeChangelogEntry,
   DedupeIndex,
@@ -103,7 +103,15 @@ export class ProcessorPipeline {
     };
   }
 
-  private delivery(destinationId: string, sourceId: string, key: string, acceptedAt: number, event: SluiceEvent) {
+  /** `payload` is the event's JSON; an event no plan or transformation changed has it from the envelope. */
+  private delivery(
+    destinationId: string,
+    sourceId: string,
+    key: string,
+    acceptedAt: number,
+    messageId: string,
+    payload: string,
+  ) {
     const topic = topicName(this.deps.topicPrefix, destinationTopic(destinationId).name);
     return {
       topic,
@@ -112,10 +120,10 @@ export class ProcessorPipeline {
         value: this.deps.serde.encode(topic, 'delivery-envelope', {
           destinationId,
           sourceId,
-          messageId: String(event.messageId ?? ''),
+          messageId,
           partitionKey: key,
           acceptedAt,
-          payload: JSON.stringify(event),
+          payload,
         }),
       },
     };
@@ -128,6 +136,7 @@ export class ProcessorPipeline {
     const records: OutputRecord[] = [];
     const remembered: DedupeChangelogEntry[] = [];
     const groups = new Map<string, TransformGroup>();
+    const tally = new CounterTally();
 
     for (const message of batch.messages) {
       if (!message.value) continue;
@@ -138,7 +147,7 @@ export class ProcessorPipeline {
         const e = err as Error & { retriable?: boolean };
         // A registry outage must not dead-letter good records: fail the batch and read it again.
         if (e.retriable) throw err;
-        metrics.deadLetters.inc({ stage: 'processor', reason: 'undecodable' });
+        tally.add(metrics.deadLetters, { stage: 'processor', reason: 'undecodable' });
         records.push(
           this.deadLetter({
             stage: 'processor',
@@ -152,21 +161,22 @@ export class ProcessorPipeline {
         continue;
       }
       const sourceId = env.sourceId;
+      let unchangedJson: string | undefined;
       const event = fromEnvelope(env) as SegmentEvent & SluiceEvent;
       const check = dedupe.check(batch.partition, sourceId, env.messageId, now);
       if (check.duplicate) {
-        metrics.events.inc({ source: sourceId, outcome: 'duplicate' });
+        tally.add(metrics.events, { source: sourceId, outcome: 'duplicate' });
         continue;
       }
       remembered.push(check.entry);
 
       const plan = planFanOut(event, snapshot, sourceId, { compiler: this.compiler, nowMs: now });
-      for (const v of plan.violations) metrics.violations.inc({ source: sourceId, rule: v.type });
+      for (const v of plan.violations) tally.add(metrics.violations, { source: sourceId, rule: v.type });
       if (plan.kind === 'drop') {
-        metrics.events.inc({ source: sourceId, outcome: `dropped-${plan.reason}` });
+        tally.add(metrics.events, { source: sourceId, outcome: `dropped-${plan.reason}` });
         continue;
       }
-      metrics.events.inc({ source: sourceId, outcome: 'processed' });
+      tally.add(metrics.events, { source: sourceId, outcome: 'processed' });
       const key = message.key?.toString() ?? partitionKey(event);
       const processed = plan.processed.event as SegmentEvent;
       records.push({
@@ -199,7 +209,7 @@ export class ProcessorPipeline {
       }
       for (const d of plan.destinations) {
         if (d.kind === 'filtered') {
-          metrics.filtered.inc({ destination: d.destinationId, reason: d.reason });
+          tally.add(metrics.filtered, { destination: d.destinationId, reason: d.reason });
           continue;
         }
         if (d.lake) continue;
@@ -217,12 +227,16 @@ export class ProcessorPipeline {
           }
           g.items.push({ event: d.event, sourceId, key, acceptedAt: env.receivedAt, message });
         } else {
-          records.push(this.delivery(d.destinationId, sourceId, key, env.receivedAt, d.event));
-          metrics.routed.inc({ destination: d.destinationId });
+          const payload = d.event === event ? (unchangedJson ??= envelopeJson(env)) : JSON.stringify(d.event);
+          records.push(
+            this.delivery(d.destinationId, sourceId, key, env.receivedAt, String(d.event.messageId ?? ''), payload),
+          );
+          tally.add(metrics.routed, { destination: d.destinationId });
         }
       }
     }
 
+    tally.flush();
     for (const g of groups.values()) records.push(...(await this.transformGroup(g, batch)));
     if (remembered.length > 0) {
       records.push({
@@ -293,7 +307,16 @@ export class ProcessorPipeline {
           );
         } else {
           for (const ev of o.events) {
-            out.push(this.delivery(g.destinationId, sourceId, item.key, item.acceptedAt, ev));
+            out.push(
+              this.delivery(
+                g.destinationId,
+                sourceId,
+                item.key,
+                item.acceptedAt,
+                String(ev.messageId ?? ''),
+                JSON.stringify(ev),
+              ),
+            );
             this.deps.metrics.routed.inc({ destination: g.destinationId });
           }
         }
