@@ -123,8 +123,19 @@ function parseObject(text: string | null): JsonObject | undefined {
   return text === null ? undefined : (JSON.parse(text) as JsonObject);
 }
 
+export interface FromEnvelopeOptions {
+  /**
+   * Parse `properties`, `traits` and `context` (default true). Without them the event is only
+   * fit for decisions that never read those (see fanOutReadsFreeFormFields in @sluice/processing).
+   */
+  freeForm?: boolean;
+}
+
 /** The Segment-spec event back from its Avro record. */
-export function fromEnvelope(env: EventEnvelope): SegmentEvent & { receivedAt: string; timestamp: string } {
+export function fromEnvelope(
+  env: EventEnvelope,
+  opts: FromEnvelopeOptions = {},
+): SegmentEvent & { receivedAt: string; timestamp: string } {
   const type: EventType = isEventType(env.type) ? env.type : 'track';
   const out: SegmentEvent & { receivedAt: string; timestamp: string } = {
     ...(parseObject(env.extras) ?? {}),
@@ -143,12 +154,14 @@ export function fromEnvelope(env: EventEnvelope): SegmentEvent & { receivedAt: s
   if (originalTimestamp !== null) out.originalTimestamp = originalTimestamp;
   const sentAt = iso(env.sentAt);
   if (sentAt !== null) out.sentAt = sentAt;
-  const properties = parseObject(env.properties);
-  if (properties) out.properties = properties;
-  const traits = parseObject(env.traits);
-  if (traits) out.traits = traits;
-  const context = parseObject(env.context);
-  if (context) out.context = context;
+  if (opts.freeForm !== false) {
+    const properties = parseObject(env.properties);
+    if (properties) out.properties = properties;
+    const traits = parseObject(env.traits);
+    if (traits) out.traits = traits;
+    const context = parseObject(env.context);
+    if (context) out.context = context;
+  }
   const integrations = parseObject(env.integrations);
   if (integrations) out.integrations = integrations;
   return out;

@@ -58,6 +58,19 @@ export interface FanOutOptions {
 const defaultCompiler = new TrackingPlanCompiler();
 
 /**
+ * Whether `planFanOut` reads an event's `properties`, `traits` or `context` for this source:
+ * only its tracking plan and the consent categories of its destinations do. Where it does not,
+ * a caller may skip decoding them (ids, names, types and `integrations` are always read).
+ */
+export function fanOutReadsFreeFormFields(snapshot: WorkspaceSnapshot, sourceId: string): boolean {
+  if (snapshot.trackingPlanBySource.has(sourceId)) return true;
+  for (const conn of snapshot.connectionsBySource.get(sourceId) ?? []) {
+    if (conn.destination.destination.consentCategories.length > 0) return true;
+  }
+  return false;
+}
+
+/**
  * The processor's decision for one (deduplicated) event of a source:
  * suppression, then the source's tracking plan, then, per connected
  * destination, disabled → integrations → event filters → consent. Pure: it

@@ -1,5 +1,5 @@
 import { buildSnapshot, parseWorkspace, WorkspaceSnapshot } from '@sluice/workspace';
-import { planFanOut, SluiceEvent, TrackingPlanCompiler } from '../src';
+import { fanOutReadsFreeFormFields, planFanOut, SluiceEvent, TrackingPlanCompiler } from '../src';
 
 function snapshot(extra: Record<string, unknown> = {}): WorkspaceSnapshot {
   const res = parseWorkspace({
@@ -154,5 +154,48 @@ describe('planFanOut', () => {
     const before = JSON.stringify(ev);
     planFanOut(ev, snapshot(), 'web');
     expect(JSON.stringify(ev)).toBe(before);
+  });
+});
+
+describe('fanOutReadsFreeFormFields', () => {
+  const plain = () =>
+    snapshot({
+      connections: [
+        { sourceId: 'web', destinationId: 'lake' },
+        { sourceId: 'web', destinationId: 'hook', transformationId: 'tx' },
+        { sourceId: 'web', destinationId: 'paused' },
+      ],
+    });
+
+  it('is true only where a tracking plan or a consent category reads them', () => {
+    expect(fanOutReadsFreeFormFields(snapshot(), 'web')).toBe(true);
+    expect(fanOutReadsFreeFormFields(plain(), 'web')).toBe(false);
+    const planned = snapshot({
+      connections: [{ sourceId: 'web', destinationId: 'lake' }],
+      trackingPlans: [{ id: 'tp', name: 'TP', version: 1, sourceIds: ['web'], rules: { events: {} } }],
+    });
+    expect(fanOutReadsFreeFormFields(planned, 'web')).toBe(true);
+  });
+
+  it('where false, planFanOut decides the same without properties, traits and context', () => {
+    const events: SluiceEvent[] = [
+      track(),
+      track({ integrations: { All: false, Webhook: true } }),
+      track({ userId: 'gone' }),
+      { type: 'identify', messageId: 'm-2', anonymousId: 'a-2', userId: 'u-2', traits: { plan: 'pro' }, context: {} },
+      { type: 'alias', messageId: 'm-3', previousId: 'u-old', userId: 'u-3', context: { traits: { x: 1 } } },
+      { type: 'page', messageId: 'm-4', anonymousId: 'a-4', name: 'Home', properties: { path: '/' } },
+    ];
+    const snap = plain();
+    for (const e of events) {
+      const { properties: _p, traits: _t, context: _c, ...bare } = e;
+      const strip = (p: ReturnType<typeof planFanOut>) =>
+        JSON.parse(
+          JSON.stringify(p, (k, v: unknown) => (k === 'event' && typeof v === 'object' ? undefined : v)),
+        ) as unknown;
+      expect(strip(planFanOut(bare as SluiceEvent, snap, 'web', { nowMs: 1 }))).toEqual(
+        strip(planFanOut(e, snap, 'web', { nowMs: 1 })),
+      );
+    }
   });
 });

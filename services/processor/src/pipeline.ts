@@ -6,6 +6,7 @@ import {
   DedupeChangelogEntry,
   DedupeIndex,
   encodeChangelogBatch,
+  fanOutReadsFreeFormFields,
   planFanOut,
   SluiceEvent,
   TrackingPlanCompiler,
@@ -162,7 +163,10 @@ export class ProcessorPipeline {
       }
       const sourceId = env.sourceId;
       let unchangedJson: string | undefined;
-      const event = fromEnvelope(env) as SegmentEvent & SluiceEvent;
+      // Where nothing reads properties, traits or context before delivery, they stay JSON text
+      // until a transformation needs them; deliveries of the unchanged event reuse that text.
+      const freeForm = fanOutReadsFreeFormFields(snapshot, sourceId);
+      const event = fromEnvelope(env, { freeForm }) as SegmentEvent & SluiceEvent;
       const check = dedupe.check(batch.partition, sourceId, env.messageId, now);
       if (check.duplicate) {
         tally.add(metrics.events, { source: sourceId, outcome: 'duplicate' });
@@ -225,7 +229,8 @@ export class ProcessorPipeline {
             };
             groups.set(gk, g);
           }
-          g.items.push({ event: d.event, sourceId, key, acceptedAt: env.receivedAt, message });
+          const whole = d.event === event && !freeForm ? (fromEnvelope(env) as SluiceEvent) : d.event;
+          g.items.push({ event: whole, sourceId, key, acceptedAt: env.receivedAt, message });
         } else {
           const payload = d.event === event ? (unchangedJson ??= envelopeJson(env)) : JSON.stringify(d.event);
           records.push(

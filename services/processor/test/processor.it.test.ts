@@ -24,6 +24,8 @@ const workspace = {
     { id: 'web', name: 'Web', type: 'http', writeKey: 'web-write-key-1' },
     { id: 'planned', name: 'Planned', type: 'http', writeKey: 'planned-write-key-1' },
     { id: 'strict', name: 'Strict', type: 'http', writeKey: 'strict-write-key-1' },
+    // No tracking plan and no consent categories: properties, traits and context are not parsed to plan.
+    { id: 'bare', name: 'Bare', type: 'http', writeKey: 'bare-write-key-1' },
   ],
   destinations: [
     { id: 'hooks', name: 'Hooks', type: 'webhook', config: { url: 'http://127.0.0.1:9/hook' } },
@@ -38,6 +40,8 @@ const workspace = {
     { sourceId: 'web', destinationId: 'lake' },
     { sourceId: 'planned', destinationId: 'hooks' },
     { sourceId: 'strict', destinationId: 'hooks' },
+    { sourceId: 'bare', destinationId: 'hooks' },
+    { sourceId: 'bare', destinationId: 'xf', transformationId: 'xf' },
   ],
   transformations: [{ id: 'xf', name: 'Test transformation', code: TRANSFORMATION, libraries: ['tagging'] }],
   transformationLibraries: [{ name: 'tagging', code: "export function tag(x) { return 'tag:' + x; }" }],
@@ -117,6 +121,30 @@ describe('processor on the real stack', () => {
     const d = h.deliveredTo('hooks').find((x) => x.messageId === m)!;
     expect(d.partitionKey).toBe('a:anon-1');
     expect(d.event.properties).toEqual({ n: 1 });
+  });
+
+  it('delivers every field of an event whose source plans without its free-form fields', async () => {
+    const m = id('bare');
+    const sent = {
+      messageId: m,
+      anonymousId: 'anon-bare',
+      userId: 'user-bare',
+      event: 'change',
+      properties: { total: 12.5, items: [{ sku: 'a' }], note: 'ü 🚀' },
+      context: { page: { path: '/p' }, traits: { plan: 'pro' } },
+      integrations: { All: true },
+      channel: 'server',
+    };
+    await h.send([sent], 'bare');
+    await waitFor(() => h.deliveredTo('hooks').some((d) => d.messageId === m), 'the hooks delivery');
+    await waitFor(() => h.deliveredTo('xf').some((d) => d.messageId === m), 'the transformed delivery');
+    const plain = h.deliveredTo('hooks').find((d) => d.messageId === m)!.event;
+    expect(plain).toMatchObject({ ...sent, type: 'track' });
+    const transformed = h.deliveredTo('xf').find((d) => d.messageId === m)!.event;
+    expect(transformed).toMatchObject({
+      ...sent,
+      properties: { ...sent.properties, changed: 'tag:xf' },
+    });
   });
 
   it('drops a duplicate messageId within the window', async () => {
