@@ -43,7 +43,7 @@ function event(i: number): SegmentEvent {
   };
 }
 
-async function run(label: string, withTransformation: boolean): Promise<void> {
+async function run(label: string, withTransformation: boolean, withConsent = false): Promise<void> {
   const prefix = `bench-proc-${randomBytes(4).toString('hex')}.`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-proc-'));
   const file = path.join(dir, 'workspace.json');
@@ -51,7 +51,16 @@ async function run(label: string, withTransformation: boolean): Promise<void> {
     file,
     JSON.stringify({
       sources: [{ id: 'web', name: 'Web', type: 'http', writeKey: 'bench-write-key' }],
-      destinations: [{ id: 'hooks', name: 'Hooks', type: 'webhook', config: { url: 'http://127.0.0.1:9/' } }],
+      destinations: [
+        {
+          id: 'hooks',
+          name: 'Hooks',
+          type: 'webhook',
+          config: { url: 'http://127.0.0.1:9/' },
+          // A consent category makes the processor parse every event's free-form fields to plan.
+          ...(withConsent ? { consentCategories: ['analytics'] } : {}),
+        },
+      ],
       connections: [
         { sourceId: 'web', destinationId: 'hooks', ...(withTransformation ? { transformationId: 'simple' } : {}) },
       ],
@@ -153,6 +162,7 @@ async function main(): Promise<void> {
   console.log(`processor benchmark: ${total} events per scenario, ${os.cpus().length} cores, node ${process.version}`);
   await run('no transformation', false);
   await run('simple transformation', true);
+  await run('no transformation, a consent category', false, true);
 }
 
 main().then(
