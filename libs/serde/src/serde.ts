@@ -113,8 +113,22 @@ export class AvroSerde {
   /** Decodes a record into the shape of this build's schema `name`. */
   async decode<T>(buffer: Buffer, name: SchemaName): Promise<T> {
     const id = wireSchemaId(buffer);
+    if (!this.writerTypes.has(id)) await this.writerType(id);
+    return this.decodeKnown<T>(buffer, name, id);
+  }
+
+  /**
+   * `decode` without a promise when the record's writer schema is already known, else
+   * undefined: a hot loop awaits only the first record of each schema.
+   */
+  decodeIfKnown<T>(buffer: Buffer, name: SchemaName): T | undefined {
+    const id = wireSchemaId(buffer);
+    return this.writerTypes.has(id) ? this.decodeKnown<T>(buffer, name, id) : undefined;
+  }
+
+  private decodeKnown<T>(buffer: Buffer, name: SchemaName, id: number): T {
     const reader = this.localType(name);
-    const writer = await this.writerType(id);
+    const writer = this.writerTypes.get(id) as avro.Type;
     const key = `${id}:${name}`;
     let resolver = this.resolvers.get(key);
     if (resolver === undefined) {

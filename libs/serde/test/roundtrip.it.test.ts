@@ -115,4 +115,18 @@ describe('Avro over a real topic with the schema registry', () => {
     }
     for (const set of partitionsByKey.values()) expect(set.size).toBe(1);
   });
+
+  it('decodes without a promise only once the writer schema is known', async () => {
+    const topic = `t-serde-${randomBytes(4).toString('hex')}.sync`;
+    const writer = new AvroSerde(registry);
+    await writer.bindTopic(topic, 'event-envelope');
+    const [event] = sampleEvents();
+    const value = writer.encode(topic, 'event-envelope', toEnvelope(event, { sourceId: 'src-web' }));
+
+    const reader = new AvroSerde(registry);
+    expect(reader.decodeIfKnown<EventEnvelope>(value, 'event-envelope')).toBeUndefined();
+    const decoded = await reader.decode<EventEnvelope>(value, 'event-envelope');
+    expect(reader.decodeIfKnown<EventEnvelope>(value, 'event-envelope')).toEqual(decoded);
+    expect(fromEnvelope(decoded).messageId).toBe(event.messageId);
+  });
 });

@@ -143,7 +143,9 @@ export class ProcessorPipeline {
       if (!message.value) continue;
       let env: EventEnvelope;
       try {
-        env = await serde.decode<EventEnvelope>(message.value, 'event-envelope');
+        env =
+          serde.decodeIfKnown<EventEnvelope>(message.value, 'event-envelope') ??
+          (await serde.decode<EventEnvelope>(message.value, 'event-envelope'));
       } catch (err) {
         const e = err as Error & { retriable?: boolean };
         // A registry outage must not dead-letter good records: fail the batch and read it again.

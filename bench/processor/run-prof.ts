@@ -1,0 +1,176 @@
+// Events/s through one processor instance on the real path: events.raw (Avro) →
+// dedupe, plans, fan-out (and a user transformation) → destination topics, in
+// Kafka transactions. Usage: node --import tsx bench/processor/run.ts [events]
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { kafkaConfigSchema, registryConfigSchema } from '@sluice/config';
+import { partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
+import { createKafka, destinationTopic, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
+import { createLogger } from '@sluice/observability';
+import { AvroSerde } from '@sluice/serde';
+import { loadProcessorConfig, startProcessor } from '../../services/processor/src';
+import { sandboxRunner } from '../../services/processor/src/sandbox-runner';
+
+const total = Number(process.argv[2] ?? 100_000);
+const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
+const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
+const log = createLogger('bench-processor', 'warn');
+
+function event(i: number): SegmentEvent {
+  const now = new Date().toISOString();
+  return {
+    type: i % 10 === 0 ? 'identify' : 'track',
+    messageId: `bench-${i}-${randomBytes(4).toString('hex')}`,
+    anonymousId: `anon-${i % 5000}`,
+    userId: i % 3 === 0 ? `user-${i % 5000}` : null,
+    event: i % 10 === 0 ? undefined : ['Product Viewed', 'Order Completed', 'Signed Up'][i % 3],
+    properties: { sku: `sku-${i % 400}`, price: (i % 1000) / 10, currency: 'EUR', quantity: 1 + (i % 4), coupon: null },
+    traits: i % 10 === 0 ? { email: `u${i}@example.com`, plan: 'pro' } : undefined,
+    context: {
+      ip: '203.0.113.7',
+      locale: 'en-GB',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+      page: { path: '/products/42', url: 'https://shop.example.com/products/42', referrer: 'https://www.example.com/' },
+      library: { name: 'analytics.js', version: '5.2.0' },
+      campaign: { source: 'newsletter', medium: 'email', name: 'autumn' },
+    },
+    originalTimestamp: now,
+    sentAt: now,
+    receivedAt: now,
+    timestamp: now,
+  };
+}
+
+async function run(label: string, withTransformation: boolean, withConsent = false): Promise<void> {
+  const prefix = `bench-proc-${randomBytes(4).toString('hex')}.`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-proc-'));
+  const file = path.join(dir, 'workspace.json');
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      sources: [{ id: 'web', name: 'Web', type: 'http', writeKey: 'bench-write-key' }],
+      destinations: [
+        {
+          id: 'hooks',
+          name: 'Hooks',
+          type: 'webhook',
+          config: { url: 'http://127.0.0.1:9/' },
+          // A consent category makes the processor parse every event's free-form fields to plan.
+          ...(withConsent ? { consentCategories: ['analytics'] } : {}),
+        },
+      ],
+      connections: [
+        { sourceId: 'web', destinationId: 'hooks', ...(withTransformation ? { transformationId: 'simple' } : {}) },
+      ],
+      transformations: [
+        {
+          id: 'simple',
+          name: 'Simple',
+          code:
+            'export function transformEvent(e) { if (/^bot/i.test(String(e.context && e.context.userAgent))) return null;' +
+            ' e.properties = { ...e.properties, revenue: (e.properties && e.properties.price || 0) * 1.2 };' +
+            ' if (e.event) e.event = e.event.toLowerCase(); return e; }',
+        },
+      ],
+    }),
+  );
+  const kafka = createKafka(kafkaConfigSchema.parse({ brokers: brokers.split(','), clientId: 'bench' }), log);
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(
+    admin,
+    [
+      TOPICS.eventsRaw,
+      TOPICS.eventsProcessed,
+      TOPICS.identityEdges,
+      TOPICS.deadLetter,
+      TOPICS.dedupeChangelog,
+      destinationTopic('hooks'),
+    ],
+    prefix,
+  );
+  await admin.disconnect();
+  const serde = new AvroSerde(registryConfigSchema.parse({ url: registryUrl }));
+  const raw = topicName(prefix, TOPICS.eventsRaw.name);
+  await serde.bindTopic(raw, 'event-envelope');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  let bytes = 0;
+  for (let i = 0; i < total; i += 2000) {
+    const messages = [];
+    for (let j = i; j < Math.min(total, i + 2000); j++) {
+      const e = event(j);
+      const value = serde.encode(raw, 'event-envelope', toEnvelope(e, { sourceId: 'web' }));
+      bytes += value.length;
+      messages.push({ key: partitionKey(e), value });
+    }
+    await producer.send({ topic: raw, acks: -1, messages });
+  }
+  await producer.disconnect();
+
+  const config = loadProcessorConfig({
+    KAFKA_BROKERS: brokers,
+    SCHEMA_REGISTRY_URL: registryUrl,
+    SLUICE_TOPIC_PREFIX: prefix,
+    WORKSPACE_FILE: file,
+    METRICS_PORT: '0',
+    PROCESSOR_INSTANCE_ID: 'bench',
+    LOG_LEVEL: 'warn',
+    // Settings under test, e.g. PROCESSOR_MAX_BYTES_PER_PARTITION.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PROCESSOR_'))),
+  });
+  const rssBefore = process.memoryUsage().rss;
+  let peakRss = rssBefore;
+  const started = Date.now();
+  const { Session } = await import('node:inspector/promises'); const sess = new Session(); sess.connect(); await sess.post('Profiler.enable'); await sess.post('Profiler.start');
+  const processor = await startProcessor(config, log, (store) => sandboxRunner(store, config, log));
+  let done = 0;
+  let firstAt = 0;
+  while (done < total) {
+    await new Promise((r) => setTimeout(r, 200));
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    const metric = await processor.registry.getSingleMetric('sluice_processor_events_total')?.get();
+    done = (metric?.values ?? []).reduce((s, v) => s + v.value, 0);
+    if (done > 0 && firstAt === 0) firstAt = Date.now();
+    if (Date.now() - started > 600_000) throw new Error(`only ${done} of ${total} processed in 10 minutes`);
+  }
+  const seconds = (Date.now() - firstAt) / 1000;
+  // A histogram's values carry their series name (…_bucket, …_sum, …_count).
+  const batchValues = ((await processor.registry.getSingleMetric('sluice_processor_batch_seconds')?.get())?.values ??
+    []) as { metricName?: string; value: number }[];
+  const batchCount = batchValues.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+  const batchSum = batchValues.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  const { profile } = await sess.post('Profiler.stop'); fs.writeFileSync(`/tmp/prof2-${label.replace(/[ ,]/g,'_')}.cpuprofile`, JSON.stringify(profile));
+  await processor.stop();
+  console.log(
+    JSON.stringify({
+      scenario: label,
+      events: total,
+      avgRecordBytes: Math.round(bytes / total),
+      seconds: Number(seconds.toFixed(2)),
+      eventsPerSecond: Math.round(total / seconds),
+      peakRssMB: Math.round(peakRss / 1e6),
+      batches: batchCount,
+      meanBatchMs: batchCount > 0 ? Math.round((batchSum / batchCount) * 1000) : 0,
+      startupSeconds: Number(((firstAt - started) / 1000).toFixed(2)),
+      loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
+    }),
+  );
+}
+
+async function main(): Promise<void> {
+  console.log(`processor benchmark: ${total} events per scenario, ${os.cpus().length} cores, node ${process.version}`);
+  await run('no transformation', false);
+  await run('simple transformation', true);
+  await run('no transformation, a consent category', false, true);
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
