@@ -41,6 +41,8 @@ start_if_present processor METRICS_PORT=9465
 start_if_present router METRICS_PORT=9466
 start_if_present warehouse-loader METRICS_PORT=9467 LAKE_URL="$LAKE_DIR"
 start_if_present kafka-source METRICS_PORT=9468
+# "Sluice is up" means the gateway takes events: wait until it listens.
+if [ -f services/gateway/src/main.ts ]; then bash "$STACK" wait-port "$GATEWAY_PORT" gateway; fi
 
 cat <<INFO
 
