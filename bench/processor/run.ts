@@ -1,8 +1,10 @@
 // Events/s through one processor instance on the real path: events.raw (Avro) →
 // dedupe, plans, fan-out (and a user transformation) → destination topics, in
 // Kafka transactions. Usage: node --import tsx bench/processor/run.ts [events]
+// (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { kafkaConfigSchema, registryConfigSchema } from '@sluice/config';
@@ -124,6 +126,14 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
   const rssBefore = process.memoryUsage().rss;
   let peakRss = rssBefore;
   const started = Date.now();
+  // BENCH_CPU_PROFILE=DIR writes a CPU profile of the processing phase (open it in Chrome's DevTools).
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  const profiler = profileDir ? new Session() : undefined;
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const processor = await startProcessor(config, log, (store) => sandboxRunner(store, config, log));
   let done = 0;
   let firstAt = 0;
@@ -141,6 +151,15 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
     []) as { metricName?: string; value: number }[];
   const batchCount = batchValues.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
   const batchSum = batchValues.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+  if (profiler && profileDir) {
+    const { profile } = await profiler.post('Profiler.stop');
+    fs.mkdirSync(profileDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(profileDir, `processor-${label.replace(/\W+/g, '-')}.cpuprofile`),
+      JSON.stringify(profile),
+    );
+    profiler.disconnect();
+  }
   await processor.stop();
   console.log(
     JSON.stringify({
