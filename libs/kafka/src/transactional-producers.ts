@@ -33,6 +33,28 @@ export interface TransactionalProducerOptions {
   maxProduceBytes: number;
 }
 
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']);
+const FENCED_CODES = new Set([47, 90]);
+
+/**
+ * The broker refused a transaction because another producer took over its transactional id
+ * (a newer instance with the same id): fatal for this producer, whichever client raised it.
+ */
+export function isFencedError(err: unknown, depth = 0): boolean {
+  if (!err || typeof err !== 'object' || depth > 5) return false;
+  const e = err as {
+    apiId?: unknown;
+    type?: unknown;
+    response?: { errorCode?: unknown };
+    errors?: unknown;
+    cause?: unknown;
+  };
+  if (FENCED.has(String(e.apiId)) || FENCED.has(String(e.type))) return true;
+  if (typeof e.response?.errorCode === 'number' && FENCED_CODES.has(e.response.errorCode)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => isFencedError(inner, depth + 1))) return true;
+  return isFencedError(e.cause, depth + 1);
+}
+
 /** Which client commits the transactions (decision 0307). */
 export type TransactionalClient = 'platformatic' | 'kafkajs';
 
@@ -222,6 +244,11 @@ export function platformaticTransactionalProducer(
   return {
     async connect() {
       coordinatorId = await findCoordinator();
+      // Beginning a transaction runs InitProducerId for the transactional id, which fences an earlier
+      // holder now (as KafkaJS's connect does) rather than at this instance's first batch; nothing
+      // was sent in it, so it is only dropped locally.
+      const tx = await producer.beginTransaction();
+      await tx.cancel();
     },
     disconnect: () => producer.close(),
     async commitBatch(records, position) {

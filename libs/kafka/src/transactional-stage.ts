@@ -4,6 +4,7 @@ import type { Logger } from '@sluice/observability';
 import type { BatchContext, ConsumedBatch } from './batch-consumer';
 import { createPipelineConsumer } from './client';
 import {
+  isFencedError,
   kafkajsTransactionalProducer,
   OutputRecord,
   platformaticTransactionalProducer,
@@ -57,6 +58,11 @@ export interface TransactionalStageOptions {
    */
   transactionalClient?: TransactionalClient;
   kafkaConfig?: KafkaConfig;
+  /**
+   * Another instance took over this stage's transactional id: nothing this instance handles can
+   * commit any more. The service should stop and exit so the group gives its partitions away.
+   */
+  onFenced?: (err: unknown) => void;
 }
 
 const isConcurrentTransactions = (err: unknown) =>
@@ -132,6 +138,13 @@ export class TransactionalStage {
           });
         } catch (err) {
           onAbort?.();
+          if (isFencedError(err)) {
+            this.log.error(
+              { err, groupId: this.opts.groupId, transactionalId: this.opts.transactionalId },
+              'fenced: another instance uses this transactional id',
+            );
+            this.opts.onFenced?.(err);
+          }
           throw err;
         } finally {
           this.idle.push(producer);

@@ -34,10 +34,16 @@ function destinationTopics(snapshot: WorkspaceSnapshot): TopicSpec[] {
  * a stop that undoes it in reverse: stop fetching and finish the batch in
  * hand (its transaction commits or aborts), then the rest.
  */
+export interface ProcessorHooks {
+  /** This instance can no longer commit (another took over its transactional ids): stop it. */
+  onFatal?: (err: unknown) => void;
+}
+
 export async function startProcessor(
   config: ProcessorConfig,
   log: Logger,
   makeRunner: (store: WorkspaceStore) => TransformationRunner,
+  hooks: ProcessorHooks = {},
 ): Promise<RunningProcessor> {
   const prefix = config.kafka.topicPrefix;
   const workspace = await WorkspaceStore.open(config.workspaceFile, {
@@ -117,6 +123,7 @@ export async function startProcessor(
       concurrency: config.concurrency,
       transactionalClient: config.transactionalClient,
       kafkaConfig: config.kafka,
+      onFenced: (err) => hooks.onFatal?.(err),
     },
     async (batch) => {
       let restoring = restored.get(batch.partition);

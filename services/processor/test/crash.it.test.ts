@@ -23,7 +23,7 @@ const workspace = {
   ],
 };
 
-function startProcessor(prefix: string, file: string): ChildProcess {
+function startProcessor(prefix: string, file: string, instanceId = 'crash-test'): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
@@ -32,7 +32,7 @@ function startProcessor(prefix: string, file: string): ChildProcess {
       SLUICE_TOPIC_PREFIX: prefix,
       WORKSPACE_FILE: file,
       METRICS_PORT: '0',
-      PROCESSOR_INSTANCE_ID: 'crash-test',
+      PROCESSOR_INSTANCE_ID: instanceId,
       PROCESSOR_SESSION_TIMEOUT_MS: '8000',
       // Small fetches: many transactions, so the kill lands between and inside them.
       PROCESSOR_MAX_BYTES_PER_PARTITION: '16384',
@@ -92,5 +92,57 @@ describe('processor crash', () => {
       expect(idx).toBeGreaterThan(prev);
       lastIndex.set(d.partitionKey, idx);
     }
+  });
+
+  it('makes an instance exit once another with its instance id fences it, and loses or repeats nothing', async () => {
+    const prefix = uniquePrefix('pfence');
+    const file = writeWorkspace(workspace);
+    const h = new Harness(prefix, ['hooks']);
+    await h.start();
+    const first = startProcessor(prefix, file, 'fence-test');
+    let firstCode: number | null | undefined;
+    first.once('exit', (code) => (firstCode = code));
+    let second: ChildProcess | undefined;
+    let sent = 0;
+    let sending = true;
+    // Events keep arriving until the first instance is gone, so it has transactions to be refused.
+    const sender = (async () => {
+      while (sending) {
+        await h.send(
+          Array.from({ length: 50 }, (_, j) => ({
+            messageId: `f-${sent + j}`,
+            anonymousId: `anon-${(sent + j) % 31}`,
+            event: `e${sent + j}`,
+          })),
+        );
+        sent += 50;
+        await settle(100);
+      }
+    })();
+    try {
+      await waitFor(() => h.deliveredTo('hooks').length > 0, 'deliveries by the first instance', 90000);
+      second = startProcessor(prefix, file, 'fence-test');
+      await waitFor(() => firstCode !== undefined, 'the fenced instance to exit', 90000);
+      expect(firstCode).toBe(1);
+      await settle(1000);
+      sending = false;
+      await sender;
+      await waitFor(
+        () => new Set(h.deliveredTo('hooks').map((d) => d.messageId)).size >= sent,
+        'every event delivered by the second instance',
+        120000,
+      );
+      await settle(2000);
+    } finally {
+      sending = false;
+      await sender;
+      first.kill('SIGKILL');
+      second?.kill('SIGTERM');
+      if (second && second.exitCode === null) await new Promise((r) => second!.once('exit', r));
+      await h.stop();
+    }
+    const got = h.deliveredTo('hooks').map((d) => d.messageId);
+    expect(got).toHaveLength(sent);
+    expect(new Set(got).size).toBe(sent);
   });
 });
