@@ -45,11 +45,14 @@ describe('TransactionalStage', () => {
       const total = 2000;
       const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
-      await producer.send({
-        topic: input,
-        acks: -1,
-        messages: Array.from({ length: total }, (_, i) => ({ key: `u${i % 50}`, value: `r${i}` })),
-      });
+      // Small sends make small record batches, so the stage's 1 KiB fetches cut the load into ~50 batches.
+      for (let i = 0; i < total; i += 20) {
+        await producer.send({
+          topic: input,
+          acks: -1,
+          messages: Array.from({ length: 20 }, (_, j) => ({ key: `u${(i + j) % 50}`, value: `r${i + j}` })),
+        });
+      }
       await producer.disconnect();
 
       const seen: string[] = [];
@@ -71,9 +74,10 @@ describe('TransactionalStage', () => {
         },
       });
 
-      const first = startStage(input, output, group, `${prefix}tx-1`, 20, concurrency, client);
+      // Slow batches (250 ms each, ~50 of them): the kill lands mid-load even when the reader lags.
+      const first = startStage(input, output, group, `${prefix}tx-1`, 250, concurrency, client);
       const until = Date.now() + 60000;
-      while (seen.length < total / 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      while (seen.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       first.kill('SIGKILL');
       await new Promise((r) => first.once('exit', r));
       expect(seen.length).toBeGreaterThan(0);
