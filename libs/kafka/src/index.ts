@@ -5,3 +5,4 @@ export type { Kafka, Producer, Admin, KafkaMessage, Message, IHeaders } from 'ka
 export * from './transactional-stage';
 export * from './partitioner';
 export * from './transactional-producers';
+export * from './platformatic';

@@ -1,6 +1,6 @@
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import type { KafkaConfig } from '@sluice/config';
-import { murmur2 } from './partitioner';
+import { loadPlatformatic, platformaticConnectionOptions, platformaticPartitioner } from './platformatic';
 
 export interface OutputRecord {
   topic: string;
@@ -33,14 +33,11 @@ export interface TransactionalProducerOptions {
   maxProduceBytes: number;
 }
 
-const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']);
-const FENCED_CODES = new Set([47, 90]);
-
 /**
- * The broker refused a transaction because another producer took over its transactional id
- * (a newer instance with the same id): fatal for this producer, whichever client raised it.
+ * Whether a Kafka error, from either client, carries one of these protocol errors (by name or by
+ * code), looking through the wrappers both clients put around the broker's answers.
  */
-export function isFencedError(err: unknown, depth = 0): boolean {
+function carriesKafkaError(err: unknown, names: ReadonlySet<string>, codes: ReadonlySet<number>, depth = 0): boolean {
   if (!err || typeof err !== 'object' || depth > 5) return false;
   const e = err as {
     apiId?: unknown;
@@ -49,11 +46,33 @@ export function isFencedError(err: unknown, depth = 0): boolean {
     errors?: unknown;
     cause?: unknown;
   };
-  if (FENCED.has(String(e.apiId)) || FENCED.has(String(e.type))) return true;
-  if (typeof e.response?.errorCode === 'number' && FENCED_CODES.has(e.response.errorCode)) return true;
-  if (Array.isArray(e.errors) && e.errors.some((inner) => isFencedError(inner, depth + 1))) return true;
-  return isFencedError(e.cause, depth + 1);
+  if (names.has(String(e.apiId)) || names.has(String(e.type))) return true;
+  if (typeof e.response?.errorCode === 'number' && codes.has(e.response.errorCode)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => carriesKafkaError(inner, names, codes, depth + 1)))
+    return true;
+  return carriesKafkaError(e.cause, names, codes, depth + 1);
 }
+
+const FENCED = new Set(['PRODUCER_FENCED', 'INVALID_PRODUCER_EPOCH']);
+const FENCED_CODES = new Set([47, 90]);
+
+/**
+ * The broker refused a transaction because another producer took over its transactional id
+ * (a newer instance with the same id): fatal for this producer, whichever client raised it.
+ */
+export const isFencedError = (err: unknown): boolean => carriesKafkaError(err, FENCED, FENCED_CODES);
+
+const CONCURRENT = new Set(['CONCURRENT_TRANSACTIONS']);
+const CONCURRENT_CODES = new Set([51]);
+
+/**
+ * The transaction coordinator was still finishing this producer's previous transaction: the
+ * next attempt succeeds once it has. KafkaJS does not retry this itself (kafkajs#430), and
+ * @platformatic/kafka gives up after its own retries.
+ */
+export const isConcurrentTransactionsError = (err: unknown): boolean =>
+  carriesKafkaError(err, CONCURRENT, CONCURRENT_CODES) ||
+  (err instanceof Error && /CONCURRENT_TRANSACTIONS|concurrent transactions/i.test(err.message));
 
 /** Which client commits the transactions (decision 0307). */
 export type TransactionalClient = 'platformatic' | 'kafkajs';
@@ -166,41 +185,6 @@ interface PlatformaticModule {
   Consumer: new (options: Record<string, unknown>) => PlatformaticConsumer;
 }
 
-let platformatic: PlatformaticModule | undefined;
-
-/**
- * Loaded through Node's own `createRequire` (require(esm), Node >= 20.19), so the same
- * code runs under tsx, plain node and Jest, whose module registry cannot load ES modules.
- */
-function loadPlatformatic(): PlatformaticModule {
-  if (!platformatic) {
-    const proc = process as unknown as { getBuiltinModule?: (name: string) => unknown };
-    type NodeModule = typeof import('node:module');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- an ES module, loaded through Node's own require
-    const mod = (proc.getBuiltinModule?.('node:module') ?? require('node:module')) as NodeModule;
-    platformatic = mod.createRequire(__filename)('@platformatic/kafka') as PlatformaticModule;
-  }
-  return platformatic;
-}
-
-function connectionOptions(config: KafkaConfig): Record<string, unknown> {
-  return {
-    clientId: config.clientId,
-    bootstrapBrokers: config.brokers,
-    connectTimeout: 3000,
-    ...(config.ssl ? { tls: {} } : {}),
-    ...(config.sasl
-      ? {
-          sasl: {
-            mechanism: config.sasl.mechanism.toUpperCase(),
-            username: config.sasl.username,
-            password: config.sasl.password,
-          },
-        }
-      : {}),
-  };
-}
-
 const asBuffer = (v: Message['key']): Buffer | undefined =>
   v === null || v === undefined ? undefined : typeof v === 'string' ? Buffer.from(v) : v;
 
@@ -216,9 +200,9 @@ export function platformaticTransactionalProducer(
   groupId: string,
   opts: TransactionalProducerOptions,
 ): TransactionalProducer {
-  const { Producer, Consumer } = loadPlatformatic();
+  const { Producer, Consumer } = loadPlatformatic<PlatformaticModule>();
   const producer = new Producer({
-    ...connectionOptions(config),
+    ...platformaticConnectionOptions(config),
     transactionalId: opts.transactionalId,
     idempotent: true,
     // InitProducerId with no known producer: the broker assigns the id and bumps the epoch,
@@ -230,11 +214,11 @@ export function platformaticTransactionalProducer(
     timeout: opts.transactionTimeoutMs,
     retries: 8,
     retryDelay: 100,
-    partitioner: (_message: unknown, key: Buffer | undefined) => (key ? murmur2(key) & 0x7fffffff : 0),
+    partitioner: platformaticPartitioner,
   });
   let coordinatorId: number | undefined;
   const findCoordinator = async (): Promise<number> => {
-    const probe = new Consumer({ ...connectionOptions(config), groupId });
+    const probe = new Consumer({ ...platformaticConnectionOptions(config), groupId });
     try {
       return await probe.findGroupCoordinator();
     } finally {

@@ -11,6 +11,7 @@ import {
   TransactionalClient,
   TransactionalProducer,
   type ConsumedPosition,
+  isConcurrentTransactionsError,
 } from './transactional-producers';
 
 export interface StageResult {
@@ -53,7 +54,7 @@ export interface TransactionalStageOptions {
    */
   concurrency?: number;
   /**
-   * The client that commits transactions (default KafkaJS). `platformatic` needs the
+   * The client that commits transactions (default KafkaJS; the processor chooses platformatic). `platformatic` needs the
    * connection settings in `kafkaConfig` (decision 0307).
    */
   transactionalClient?: TransactionalClient;
@@ -64,12 +65,6 @@ export interface TransactionalStageOptions {
    */
   onFenced?: (err: unknown) => void;
 }
-
-const isConcurrentTransactions = (err: unknown) =>
-  err instanceof Error &&
-  /CONCURRENT_TRANSACTIONS|concurrent transactions|The producer attempted to update a transaction while another concurrent operation/i.test(
-    `${(err as { type?: string }).type ?? ''} ${err.message}`,
-  );
 
 /**
  * Consume → handle → produce exactly once: a batch's output records and its
@@ -168,8 +163,7 @@ export class TransactionalStage {
         await producer.commitBatch(records, position);
         return;
       } catch (err) {
-        // KafkaJS does not retry CONCURRENT_TRANSACTIONS itself (kafkajs#430).
-        if (isConcurrentTransactions(err) && attempt < retries) {
+        if (isConcurrentTransactionsError(err) && attempt < retries) {
           await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
           continue;
         }

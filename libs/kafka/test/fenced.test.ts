@@ -1,4 +1,4 @@
-import { isFencedError } from '../src';
+import { isConcurrentTransactionsError, isFencedError } from '../src';
 
 describe('isFencedError', () => {
   it("recognises both clients' fencing errors, however they are wrapped", () => {
@@ -17,5 +17,21 @@ describe('isFencedError', () => {
     expect(isFencedError(Object.assign(new Error('x'), { response: { errorCode: 51 } }))).toBe(false);
     expect(isFencedError(new AggregateError([new Error('timeout')], 'x'))).toBe(false);
     expect(isFencedError(undefined)).toBe(false);
+  });
+});
+
+describe('isConcurrentTransactionsError', () => {
+  it("recognises both clients' CONCURRENT_TRANSACTIONS, however they are wrapped", () => {
+    expect(isConcurrentTransactionsError(Object.assign(new Error('busy'), { type: 'CONCURRENT_TRANSACTIONS' }))).toBe(
+      true,
+    );
+    const protocol = Object.assign(new Error('busy'), { apiId: 'CONCURRENT_TRANSACTIONS' });
+    expect(isConcurrentTransactionsError(new AggregateError([protocol], 'Received response with error'))).toBe(true);
+    expect(isConcurrentTransactionsError(Object.assign(new Error('x'), { response: { errorCode: 51 } }))).toBe(true);
+  });
+
+  it('is false for fencing and other errors', () => {
+    expect(isConcurrentTransactionsError(Object.assign(new Error('x'), { type: 'PRODUCER_FENCED' }))).toBe(false);
+    expect(isConcurrentTransactionsError(new AggregateError([new Error('timeout')], 'x'))).toBe(false);
   });
 });

@@ -1,6 +1,10 @@
-import { pathToFileURL } from 'node:url';
 import { Kafka, Partitioners } from 'kafkajs';
-import { createDurableProducer, murmur2 } from '@sluice/kafka';
+import {
+  createDurableProducer,
+  loadPlatformatic,
+  platformaticConnectionOptions,
+  platformaticPartitioner,
+} from '@sluice/kafka';
 import type { RecordSink } from './batcher';
 import type { GatewayConfig } from './config';
 
@@ -43,31 +47,21 @@ interface PlatformaticModule {
   Producer: new (options: Record<string, unknown>) => PlatformaticProducer;
 }
 
-// Kept out of reach of the CommonJS transform: a real dynamic import loads the ES module.
-const importEsm = new Function('specifier', 'return import(specifier)') as (s: string) => Promise<unknown>;
-
 /**
  * @platformatic/kafka: a pure-JS client that encodes records several times faster than
  * KafkaJS (see BENCHMARKS.md). acks=all, not idempotent, Kafka's partitioner.
  */
 export async function platformaticSink(topic: string, config: GatewayConfig): Promise<ProducerSink> {
-  const mod = (await importEsm(pathToFileURL(require.resolve('@platformatic/kafka')).href)) as PlatformaticModule;
-  const k = config.kafka;
-  const producer = new mod.Producer({
-    clientId: k.clientId,
-    bootstrapBrokers: k.brokers,
+  const { Producer } = loadPlatformatic<PlatformaticModule>();
+  const producer = new Producer({
+    ...platformaticConnectionOptions(config.kafka),
     autocreateTopics: false,
     idempotent: false,
     maxInflights: config.maxInflightSends,
     timeout: Math.max(1000, config.ackDeadlineMs),
-    connectTimeout: 3000,
     retries: 3,
     retryDelay: 250,
-    partitioner: (_message: unknown, key: Buffer | undefined) => (key ? murmur2(key) & 0x7fffffff : 0),
-    ...(k.ssl ? { tls: {} } : {}),
-    ...(k.sasl
-      ? { sasl: { mechanism: k.sasl.mechanism.toUpperCase(), username: k.sasl.username, password: k.sasl.password } }
-      : {}),
+    partitioner: platformaticPartitioner,
   });
   return {
     inflight: config.maxInflightSends,

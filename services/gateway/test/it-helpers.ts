@@ -48,8 +48,8 @@ export function itConfig(workspaceFile: string, prefix: string, env: Record<stri
     SCHEMA_REGISTRY_URL,
     SLUICE_TOPIC_PREFIX: prefix,
     LOG_LEVEL: 'silent',
-    // In-process tests run under Jest, which cannot load the ES-module client; the
-    // spawned-process tests (main.it, outage.it) cover the default @platformatic/kafka path.
+    // In-process tests keep the KafkaJS produce path covered; the spawned-process tests
+    // (main.it, outage.it) cover the default @platformatic/kafka path.
     KAFKA_PRODUCER: 'kafkajs',
     ...env,
   });

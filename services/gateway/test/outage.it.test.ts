@@ -81,7 +81,7 @@ describe('gateway when Kafka goes away', () => {
     SLUICE_TOPIC_PREFIX: prefix,
   });
 
-  /** The default produce path (@platformatic/kafka) runs in a main.ts process: Jest cannot load it. */
+  /** The default produce path (@platformatic/kafka), in a main.ts process as it runs in production. */
   async function spawnGateway(prefix: string): Promise<{ url: string; topic: string }> {
     const port = await freePort();
     const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/gateway/src/main.ts'], {
