@@ -1,7 +1,8 @@
 // Events/s through one processor instance on the real path: events.raw (Avro) →
 // dedupe, plans, fan-out (and a user transformation) → destination topics, in
 // Kafka transactions. Usage: node --import tsx bench/processor/run.ts [events]
-// (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles).
+// (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles,
+// BENCH_BROKER_PID=<pid> to count a local broker's CPU too).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -43,6 +44,15 @@ function event(i: number): SegmentEvent {
     receivedAt: now,
     timestamp: now,
   };
+}
+
+/** CPU seconds of the broker's process so far (Linux), when BENCH_BROKER_PID names it. */
+function brokerCpuSeconds(): number | undefined {
+  const pid = process.env.BENCH_BROKER_PID;
+  if (!pid) return undefined;
+  // Fields 14 and 15 of /proc/<pid>/stat are user and system time in clock ticks (100 per second).
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function run(label: string, withTransformation: boolean, withConsent = false): Promise<void> {
@@ -134,6 +144,11 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
     await profiler.post('Profiler.enable');
     await profiler.post('Profiler.start');
   }
+  // CPU of this process (all its threads) and the main thread's busy share from its start-up until the last event:
+  // steadier than events/s on a machine the broker shares.
+  const cpuBefore = process.cpuUsage();
+  const brokerBefore = brokerCpuSeconds();
+  const eluBefore = performance.eventLoopUtilization();
   const processor = await startProcessor(config, log, (store) => sandboxRunner(store, config, log));
   let done = 0;
   let firstAt = 0;
@@ -146,6 +161,9 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
     if (Date.now() - started > 600_000) throw new Error(`only ${done} of ${total} processed in 10 minutes`);
   }
   const seconds = (Date.now() - firstAt) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const elu = performance.eventLoopUtilization(eluBefore);
+  const brokerAfter = brokerCpuSeconds();
   // A histogram's values carry their series name (…_bucket, …_sum, …_count).
   const batchValues = ((await processor.registry.getSingleMetric('sluice_processor_batch_seconds')?.get())?.values ??
     []) as { metricName?: string; value: number }[];
@@ -169,6 +187,11 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
       seconds: Number(seconds.toFixed(2)),
       eventsPerSecond: Math.round(total / seconds),
       peakRssMB: Math.round(peakRss / 1e6),
+      cpuMicrosPerEvent: Math.round((cpu.user + cpu.system) / total),
+      mainThreadBusy: Number(elu.utilization.toFixed(2)),
+      ...(brokerBefore !== undefined && brokerAfter !== undefined
+        ? { brokerCpuMicrosPerEvent: Math.round(((brokerAfter - brokerBefore) * 1e6) / total) }
+        : {}),
       batches: batchCount,
       meanBatchMs: batchCount > 0 ? Math.round((batchSum / batchCount) * 1000) : 0,
       startupSeconds: Number(((firstAt - started) / 1000).toFixed(2)),
