@@ -41,6 +41,7 @@ export class AvroSerde {
   private readonly localTypes = new Map<SchemaName, avro.Type>();
   private readonly writerTypes = new Map<number, avro.Type>();
   private readonly resolvers = new Map<string, avro.Resolver | null>();
+  private scratch = Buffer.allocUnsafe(64 * 1024);
 
   constructor(config: RegistryConfig) {
     this.registry = new SchemaRegistry({
@@ -87,11 +88,17 @@ export class AvroSerde {
   encode(topic: string, name: SchemaName, record: object): Buffer {
     const id = this.writerIds.get(topic);
     if (id === undefined) throw new SerdeError(`topic ${topic} is not bound to a schema; call bindTopic first`, false);
-    const body = this.localType(name).toBuffer(record);
-    const out = Buffer.allocUnsafe(5 + body.length);
+    const type = this.localType(name);
+    // Encoded once into a reusable buffer, then copied once into a record of its exact size.
+    let end = type.encode(record, this.scratch, 5);
+    while (end < 0) {
+      this.scratch = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.scratch.length - end));
+      end = type.encode(record, this.scratch, 5);
+    }
+    const out = Buffer.allocUnsafe(end);
+    this.scratch.copy(out, 5, 5, end);
     out[0] = MAGIC_BYTE;
     out.writeInt32BE(id, 1);
-    body.copy(out, 5);
     return out;
   }
 

@@ -129,4 +129,19 @@ describe('Avro over a real topic with the schema registry', () => {
     expect(reader.decodeIfKnown<EventEnvelope>(value, 'event-envelope')).toEqual(decoded);
     expect(fromEnvelope(decoded).messageId).toBe(event.messageId);
   });
+
+  it('encodes records larger than its reusable buffer, and the ones after them, exactly', async () => {
+    const topic = `t-serde-${randomBytes(4).toString('hex')}.large`;
+    const serde = new AvroSerde(registry);
+    const { schemaId } = await serde.bindTopic(topic, 'event-envelope');
+    const [small, big] = sampleEvents();
+    // ~300 KB of properties: several times the 64 KiB the serde starts with.
+    big.properties = { ...big.properties, blob: 'x'.repeat(300_000), more: randomBytes(20_000).toString('hex') };
+    for (const event of [small, big, small]) {
+      const value = serde.encode(topic, 'event-envelope', toEnvelope(event, { sourceId: 'src-web' }));
+      expect(wireSchemaId(value)).toBe(schemaId);
+      const decoded = await serde.decode<EventEnvelope>(value, 'event-envelope');
+      expect(fromEnvelope(decoded)).toEqual(fromEnvelope(toEnvelope(event, { sourceId: 'src-web' })));
+    }
+  });
 });
