@@ -56,7 +56,13 @@ export interface RunningKafkaSource {
 export async function startKafkaSources(
   config: KafkaSourceConfig,
   sources: readonly KafkaSource[],
-  deps: { log: Logger; metrics: KafkaSourceMetrics; now?: () => number },
+  deps: {
+    log: Logger;
+    metrics: KafkaSourceMetrics;
+    now?: () => number;
+    /** This instance can no longer commit (another took over its transactional ids): stop it. */
+    onFatal?: (err: unknown) => void;
+  },
 ): Promise<RunningKafkaSource> {
   const { log, metrics } = deps;
   const now = deps.now ?? Date.now;
@@ -183,6 +189,7 @@ export async function startKafkaSources(
           maxBytesPerPartition: config.maxBytesPerPartition,
           sessionTimeoutMs: config.sessionTimeoutMs,
           transactionTimeoutMs: config.transactionTimeoutMs,
+          onFenced: (err) => deps.onFatal?.(err),
         },
         handlerFor(source),
         log.child({ sourceId: source.id }),

@@ -230,4 +230,86 @@ describe('kafka source on real Kafka and the registry', () => {
       await running.stop();
     }
   }, 120000);
+
+  it('reports a fatal error once another instance with its instance id fences it, and loses or repeats nothing', async () => {
+    const prefix = `t-ksrc-${randomBytes(4).toString('hex')}.`;
+    const topic = `${prefix}fence.json`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
+    await admin.disconnect();
+    const sources: KafkaSource[] = [
+      { id: 'fence', name: 'Fence', type: 'kafka', topics: [topic], format: 'json', enabled: true },
+    ];
+    const config = kafkaSourceConfigSchema.parse({
+      kafka: { brokers, clientId: 'kafka-source-test', topicPrefix: prefix },
+      registry: { url: registryUrl },
+      observability: { logLevel: 'warn', metricsPort: 0 },
+      workspaceFile: 'unused',
+      instanceId: 'same',
+      sessionTimeoutMs: 6000,
+    });
+    const start = (onFatal: (err: unknown) => void) =>
+      startKafkaSources(config, sources, {
+        log,
+        metrics: createKafkaSourceMetrics(createMetricsRegistry('kafka-source-test')),
+        onFatal,
+      });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    let sent = 0;
+    let sending = true;
+    // Records keep arriving on every partition, so the first instance has transactions to be refused.
+    const sender = (async () => {
+      while (sending) {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: 30 }, (_, j) => ({
+            key: `user-${(sent + j) % 17}`,
+            value: JSON.stringify({
+              type: 'track',
+              event: 'Tick',
+              userId: `user-${(sent + j) % 17}`,
+              messageId: `f-${sent + j}`,
+            }),
+          })),
+        });
+        sent += 30;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    let firstFatal: unknown;
+    const first = await start((err) => (firstFatal ??= err));
+    // events.raw exists once the source has started.
+    const raw: { key: string | null; value: EventEnvelope }[] = [];
+    const reader = await readTopic(
+      topicName(prefix, TOPICS.eventsRaw.name),
+      (v) => serde.decode<EventEnvelope>(v, 'event-envelope'),
+      raw,
+    );
+    let second: Awaited<ReturnType<typeof start>> | undefined;
+    let secondFatal: unknown;
+    try {
+      await waitFor(() => raw.length > 0, 60000, 'records from the first instance');
+      second = await start((err) => (secondFatal ??= err));
+      await waitFor(() => firstFatal !== undefined, 60000, 'the first instance to be fenced');
+      await first.stop();
+      sending = false;
+      await sender;
+      await waitFor(() => new Set(raw.map((r) => r.value.messageId)).size >= sent, 90000, 'every record converted');
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      sending = false;
+      await sender;
+      await producer.disconnect();
+      await reader.disconnect();
+      await first.stop().catch(() => undefined);
+      await second?.stop();
+    }
+    expect(secondFatal).toBeUndefined();
+    const ids = raw.map((r) => r.value.messageId);
+    expect(ids).toHaveLength(sent);
+    expect(new Set(ids).size).toBe(sent);
+  }, 240000);
 });
