@@ -45,6 +45,57 @@ describe('TransformSandbox', () => {
     ]);
   });
 
+  it("gives each event its own metadata: its messageId, every key (even a function's own names), no leaks between events", async () => {
+    const sb = await make(`
+      let previous;
+      export function transformEvent(event, metadata) {
+        metadata.destinationId = 'changed-by-' + event.messageId;
+        event.properties.meta = {
+          own: metadata.messageId,
+          called: metadata({ messageId: 'other' }).messageId,
+          calledWithout: metadata().messageId,
+          dest: metadata().destinationId,
+          name: metadata.name,
+          length: metadata.length,
+          keys: Object.keys(metadata).sort(),
+          previousStillOwn: previous ? previous.messageId : null,
+        };
+        previous = metadata;
+        return event;
+      }`);
+    const out = await sb.run([ev(1), ev(2)], {
+      sourceId: 'web',
+      destinationId: 'hook',
+      name: 'meta-name',
+      length: 'long',
+    });
+    const metas = out.results.map((r) =>
+      r.kind === 'ok' ? (r.events[0].properties as { meta?: unknown } | undefined)?.meta : r,
+    );
+    expect(metas).toEqual([
+      {
+        own: 'm-1',
+        called: 'other',
+        calledWithout: 'm-1',
+        dest: 'hook',
+        name: 'meta-name',
+        length: 'long',
+        keys: ['destinationId', 'length', 'messageId', 'name', 'sourceId'],
+        previousStillOwn: null,
+      },
+      {
+        own: 'm-2',
+        called: 'other',
+        calledWithout: 'm-2',
+        dest: 'hook',
+        name: 'meta-name',
+        length: 'long',
+        keys: ['destinationId', 'length', 'messageId', 'name', 'sourceId'],
+        previousStillOwn: 'm-1',
+      },
+    ]);
+  });
+
   it('splits one event into two, drops with null/undefined/[], in CommonJS style too', async () => {
     const sb = await make(`
       function transformEvent(event) {

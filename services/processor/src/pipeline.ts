@@ -280,7 +280,7 @@ export class ProcessorPipeline {
       try {
         outcomes = await this.deps.transformations.run(
           g.transformationId,
-          items.map((i) => structuredClone(i.event)),
+          items.map((i) => i.event),
           { sourceId, destinationId: g.destinationId, destinationType: g.destinationType },
         );
       } catch (err) {

@@ -12,7 +12,8 @@ export interface TransformMetadata {
 
 /**
  * Runs a connection's transformation over the events of one batch, in order,
- * returning one outcome per input event. Implementations isolate user code.
+ * returning one outcome per input event. Implementations isolate user code and
+ * never change the events they are given: the pipeline keeps them for dead letters.
  */
 export interface TransformationRunner {
   run(transformationId: string, events: SluiceEvent[], meta: TransformMetadata): Promise<TransformOutcome[]>;
