@@ -2,7 +2,7 @@
 // dedupe, plans, fan-out (and a user transformation) → destination topics, in
 // Kafka transactions. Usage: node --import tsx bench/processor/run.ts [events]
 // (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles,
-// BENCH_BROKER_PID=<pid> to count a local broker's CPU too).
+// BENCH_BROKER_PID=<pid> to count a local broker's CPU too, BENCH_REPEAT=N for medians of N runs).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -55,7 +55,7 @@ function brokerCpuSeconds(): number | undefined {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
-async function run(label: string, withTransformation: boolean, withConsent = false): Promise<void> {
+async function run(label: string, withTransformation: boolean, withConsent = false): Promise<number> {
   const prefix = `bench-proc-${randomBytes(4).toString('hex')}.`;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-proc-'));
   const file = path.join(dir, 'workspace.json');
@@ -198,6 +198,7 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
       loadAverage: os.loadavg().map((l) => Number(l.toFixed(1))),
     }),
   );
+  return total / seconds;
 }
 
 async function main(): Promise<void> {
@@ -209,8 +210,27 @@ async function main(): Promise<void> {
     ['simple transformation', true, false],
     ['no transformation, a consent category', false, true],
   ];
-  for (const [i, [label, transform, consent]] of scenarios.entries()) {
-    if (!only || only.includes(i + 1)) await run(label, transform, consent);
+  // BENCH_REPEAT=5 runs each scenario 5 times, rounds interleaved, then prints each one's median: this
+  // machine's speed drifts by a third from minute to minute, so one run says little.
+  const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 1));
+  const rates = new Map<string, number[]>();
+  for (let round = 0; round < repeat; round++) {
+    for (const [i, [label, transform, consent]] of scenarios.entries()) {
+      if (only && !only.includes(i + 1)) continue;
+      rates.set(label, [...(rates.get(label) ?? []), await run(label, transform, consent)]);
+    }
+  }
+  if (repeat > 1) {
+    for (const [label, list] of rates) {
+      const sorted = [...list].sort((a, b) => a - b);
+      console.log(
+        JSON.stringify({
+          scenario: label,
+          runs: list.map(Math.round),
+          medianEventsPerSecond: Math.round(sorted[Math.floor(sorted.length / 2)]),
+        }),
+      );
+    }
   }
 }
 
