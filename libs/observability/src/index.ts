@@ -92,6 +92,7 @@ export interface LifecycleStep {
 export class Lifecycle {
   private readonly steps: LifecycleStep[] = [];
   private stopping: Promise<void> | undefined;
+  private exiting = false;
 
   constructor(private readonly log: Logger) {}
 
@@ -113,6 +114,24 @@ export class Lifecycle {
       })();
     }
     return this.stopping;
+  }
+
+  /**
+   * For a service that can no longer do its work (another instance fenced it): stops everything
+   * in reverse, then exits with status 1, so its consumer groups hand the partitions over. A stop
+   * that hangs is cut short after `graceMs`. Only the first call acts.
+   */
+  fatal(
+    message: string,
+    fields: Record<string, unknown> = {},
+    graceMs = 10_000,
+    exit: (code: number) => void = (code) => process.exit(code),
+  ): void {
+    if (this.exiting) return;
+    this.exiting = true;
+    this.log.fatal(fields, message);
+    setTimeout(() => exit(1), graceMs).unref();
+    void this.stop().finally(() => exit(1));
   }
 
   onSignals(exit: (code: number) => void = (code) => process.exit(code)): void {

@@ -32,4 +32,27 @@ describe('Lifecycle', () => {
     await Promise.all([lc.stop(), lc.stop()]);
     expect(order).toEqual(['http', 'producer', 'consumer']);
   });
+
+  it('on a fatal error stops everything in reverse, then exits with status 1, once', async () => {
+    const order: string[] = [];
+    const exits: number[] = [];
+    const lc = new Lifecycle(createLogger('unit', 'silent'));
+    lc.add('consumer', async () => void order.push('consumer'));
+    lc.add('http', async () => void order.push('http'));
+    lc.fatal('fenced', {}, 60_000, (code) => exits.push(code));
+    lc.fatal('fenced again', {}, 60_000, (code) => exits.push(code));
+    await lc.stop();
+    await new Promise((r) => setImmediate(r));
+    expect(order).toEqual(['http', 'consumer']);
+    expect(exits).toEqual([1]);
+  });
+
+  it('on a fatal error exits with status 1 after the grace period when a stop hangs', async () => {
+    const exits: number[] = [];
+    const lc = new Lifecycle(createLogger('unit', 'silent'));
+    lc.add('stuck', () => new Promise<void>(() => undefined));
+    lc.fatal('fenced', {}, 50, (code) => exits.push(code));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(exits).toEqual([1]);
+  });
 });

@@ -22,18 +22,12 @@ async function main(): Promise<void> {
   let started = false;
   const ops = await startOpsServer(config.observability.metricsPort, registry, () => started);
   lifecycle.add('ops server', () => ops.close());
-  let exiting = false;
   const running = await startKafkaSources(config, sources, {
     log,
     metrics: createKafkaSourceMetrics(registry),
     // A newer instance with this instance id fenced us: leave the groups so it gets every partition.
-    onFatal: () => {
-      if (exiting) return;
-      exiting = true;
-      log.fatal({ instanceId: config.instanceId }, 'another kafka source took over this instance id; exiting');
-      setTimeout(() => process.exit(1), 10_000).unref();
-      void lifecycle.stop().finally(() => process.exit(1));
-    },
+    onFatal: () =>
+      lifecycle.fatal('another kafka source took over this instance id; exiting', { instanceId: config.instanceId }),
   });
   lifecycle.add('kafka sources', () => running.stop());
   started = true;

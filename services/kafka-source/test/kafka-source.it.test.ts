@@ -47,6 +47,17 @@ async function readTopic<T>(topic: string, decode: (v: Buffer) => Promise<T>, ou
   return consumer;
 }
 
+function sourceConfig(prefix: string, instanceId: string) {
+  return kafkaSourceConfigSchema.parse({
+    kafka: { brokers, clientId: 'kafka-source-test', topicPrefix: prefix },
+    registry: { url: registryUrl },
+    observability: { logLevel: 'warn', metricsPort: 0 },
+    workspaceFile: 'unused',
+    instanceId,
+    sessionTimeoutMs: 6000,
+  });
+}
+
 const segmentAvroSchema = {
   type: 'record',
   name: 'ShopEvent',
@@ -138,14 +149,7 @@ describe('kafka source on real Kafka and the registry', () => {
       { id: 'shop-json', name: 'Shop JSON', type: 'kafka', topics: [jsonTopic], format: 'json', enabled: true },
       { id: 'shop-avro', name: 'Shop Avro', type: 'kafka', topics: [avroTopic], format: 'avro', enabled: true },
     ];
-    const config = kafkaSourceConfigSchema.parse({
-      kafka: { brokers, clientId: 'kafka-source-test', topicPrefix: prefix },
-      registry: { url: registryUrl },
-      observability: { logLevel: 'warn', metricsPort: 0 },
-      workspaceFile: 'unused',
-      instanceId: 'it',
-      sessionTimeoutMs: 6000,
-    });
+    const config = sourceConfig(prefix, 'it');
     const registry = createMetricsRegistry('kafka-source-test');
     const running = await startKafkaSources(config, sources, { log, metrics: createKafkaSourceMetrics(registry) });
     const raw: { key: string | null; value: EventEnvelope }[] = [];
@@ -241,14 +245,7 @@ describe('kafka source on real Kafka and the registry', () => {
     const sources: KafkaSource[] = [
       { id: 'fence', name: 'Fence', type: 'kafka', topics: [topic], format: 'json', enabled: true },
     ];
-    const config = kafkaSourceConfigSchema.parse({
-      kafka: { brokers, clientId: 'kafka-source-test', topicPrefix: prefix },
-      registry: { url: registryUrl },
-      observability: { logLevel: 'warn', metricsPort: 0 },
-      workspaceFile: 'unused',
-      instanceId: 'same',
-      sessionTimeoutMs: 6000,
-    });
+    const config = sourceConfig(prefix, 'same');
     const start = (onFatal: (err: unknown) => void) =>
       startKafkaSources(config, sources, {
         log,

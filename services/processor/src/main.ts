@@ -8,16 +8,10 @@ async function main(): Promise<void> {
   const log = createLogger('processor', config.observability.logLevel);
   const lifecycle = new Lifecycle(log);
   lifecycle.onSignals();
-  let exiting = false;
   const processor = await startProcessor(config, log, (store) => sandboxRunner(store, config, log), {
     // A newer instance with this instance id fenced us: leave the group so it gets every partition.
-    onFatal: () => {
-      if (exiting) return;
-      exiting = true;
-      log.fatal({ instanceId: config.instanceId }, 'another processor took over this instance id; exiting');
-      setTimeout(() => process.exit(1), 10_000).unref();
-      void lifecycle.stop().finally(() => process.exit(1));
-    },
+    onFatal: () =>
+      lifecycle.fatal('another processor took over this instance id; exiting', { instanceId: config.instanceId }),
   });
   lifecycle.add('processor', () => processor.stop());
 }
