@@ -334,7 +334,8 @@ describe('processor dedupe window', () => {
       await h.send([{ messageId: 'w-marker-1', anonymousId: 'anon-w', event: 'Marker' }]);
       await waitFor(() => h.deliveredTo('hooks').some((d) => d.messageId === 'w-marker-1'), 'the first marker');
       expect(h.deliveredTo('hooks').filter((d) => d.messageId === 'w-1')).toHaveLength(1);
-      await new Promise((r) => setTimeout(r, 3500));
+      // Expiries are kept in whole seconds, rounded up: an id is remembered for the window plus up to 1 s.
+      await new Promise((r) => setTimeout(r, 4500));
       await h.send([{ messageId: 'w-1', anonymousId: 'anon-w', event: 'Windowed' }]);
       await waitFor(() => h.deliveredTo('hooks').filter((d) => d.messageId === 'w-1').length === 2, 'the second copy');
     } finally {
