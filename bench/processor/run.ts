@@ -217,7 +217,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < repeat; round++) {
     for (const [i, [label, transform, consent]] of scenarios.entries()) {
       if (only && !only.includes(i + 1)) continue;
-      rates.set(label, [...(rates.get(label) ?? []), await run(label, transform, consent)]);
+      const list = rates.get(label) ?? [];
+      list.push(await run(label, transform, consent));
+      rates.set(label, list);
     }
   }
   if (repeat > 1) {

@@ -71,8 +71,7 @@ const CONCURRENT_CODES = new Set([51]);
  * @platformatic/kafka gives up after its own retries.
  */
 export const isConcurrentTransactionsError = (err: unknown): boolean =>
-  carriesKafkaError(err, CONCURRENT, CONCURRENT_CODES) ||
-  (err instanceof Error && /CONCURRENT_TRANSACTIONS|concurrent transactions/i.test(err.message));
+  carriesKafkaError(err, CONCURRENT, CONCURRENT_CODES);
 
 /** Which client commits the transactions (decision 0307). */
 export type TransactionalClient = 'platformatic' | 'kafkajs';

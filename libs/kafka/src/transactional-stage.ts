@@ -4,6 +4,7 @@ import type { Logger } from '@sluice/observability';
 import type { BatchContext, ConsumedBatch } from './batch-consumer';
 import { createPipelineConsumer } from './client';
 import {
+  isConcurrentTransactionsError,
   isFencedError,
   kafkajsTransactionalProducer,
   OutputRecord,
@@ -11,7 +12,6 @@ import {
   TransactionalClient,
   TransactionalProducer,
   type ConsumedPosition,
-  isConcurrentTransactionsError,
 } from './transactional-producers';
 
 export interface StageResult {
@@ -54,8 +54,8 @@ export interface TransactionalStageOptions {
    */
   concurrency?: number;
   /**
-   * The client that commits transactions (default KafkaJS; the processor chooses platformatic). `platformatic` needs the
-   * connection settings in `kafkaConfig` (decision 0307).
+   * The client that commits transactions (default KafkaJS; the processor chooses platformatic).
+   * `platformatic` needs the connection settings in `kafkaConfig` (decision 0307).
    */
   transactionalClient?: TransactionalClient;
   kafkaConfig?: KafkaConfig;

@@ -57,30 +57,17 @@ export interface FanOutOptions {
 
 const defaultCompiler = new TrackingPlanCompiler();
 
-// Snapshots are immutable and replaced whole on reload, so the answer is kept per snapshot.
-const readsFreeFormBySnapshot = new WeakMap<WorkspaceSnapshot, Map<string, boolean>>();
-
 /**
  * Whether `planFanOut` reads an event's `properties`, `traits` or `context` for this source:
  * only its tracking plan and the consent categories of its destinations do. Where it does not,
  * a caller may skip decoding them (ids, names, types and `integrations` are always read).
  */
 export function fanOutReadsFreeFormFields(snapshot: WorkspaceSnapshot, sourceId: string): boolean {
-  let bySource = readsFreeFormBySnapshot.get(snapshot);
-  if (!bySource) {
-    bySource = new Map();
-    readsFreeFormBySnapshot.set(snapshot, bySource);
+  if (snapshot.trackingPlanBySource.has(sourceId)) return true;
+  for (const conn of snapshot.connectionsBySource.get(sourceId) ?? []) {
+    if (conn.destination.destination.consentCategories.length > 0) return true;
   }
-  let reads = bySource.get(sourceId);
-  if (reads === undefined) {
-    reads =
-      snapshot.trackingPlanBySource.has(sourceId) ||
-      (snapshot.connectionsBySource.get(sourceId) ?? []).some(
-        (conn) => conn.destination.destination.consentCategories.length > 0,
-      );
-    bySource.set(sourceId, reads);
-  }
-  return reads;
+  return false;
 }
 
 /**

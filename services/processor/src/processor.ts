@@ -29,16 +29,16 @@ function destinationTopics(snapshot: WorkspaceSnapshot): TopicSpec[] {
   return [...snapshot.destinationById.values()].filter((d) => !d.lake).map((d) => destinationTopic(d.destination.id));
 }
 
-/**
- * Starts in order (workspace, topics, schemas, ops server, stage) and returns
- * a stop that undoes it in reverse: stop fetching and finish the batch in
- * hand (its transaction commits or aborts), then the rest.
- */
 export interface ProcessorHooks {
   /** This instance can no longer commit (another took over its transactional ids): stop it. */
   onFatal?: (err: unknown) => void;
 }
 
+/**
+ * Starts in order (workspace, topics, schemas, ops server, stage) and returns
+ * a stop that undoes it in reverse: stop fetching and finish the batch in
+ * hand (its transaction commits or aborts), then the rest.
+ */
 export async function startProcessor(
   config: ProcessorConfig,
   log: Logger,
