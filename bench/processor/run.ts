@@ -1,7 +1,7 @@
 // Events/s through one processor instance on the real path: events.raw (Avro) →
 // dedupe, plans, fan-out (and a user transformation) → destination topics, in
 // Kafka transactions. Usage: node --import tsx bench/processor/run.ts [events]
-// (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles,
+// (BENCH_SCENARIOS=1,3 for a subset, BENCH_CPU_PROFILE=DIR for CPU profiles, BENCH_HEAP_PROFILE=DIR for allocation profiles,
 // BENCH_BROKER_PID=<pid> to count a local broker's CPU too, BENCH_REPEAT=N for medians of N runs).
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -9,42 +9,18 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { kafkaConfigSchema, registryConfigSchema } from '@sluice/config';
-import { partitionKey, SegmentEvent, toEnvelope } from '@sluice/events';
+import { partitionKey, toEnvelope } from '@sluice/events';
 import { createKafka, destinationTopic, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import { createLogger } from '@sluice/observability';
 import { AvroSerde } from '@sluice/serde';
 import { loadProcessorConfig, startProcessor } from '../../services/processor/src';
 import { sandboxRunner } from '../../services/processor/src/sandbox-runner';
+import { benchEvent as event } from './events';
 
 const total = Number(process.argv[2] ?? 100_000);
 const brokers = process.env.KAFKA_BROKERS ?? '127.0.0.1:9092';
 const registryUrl = process.env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081';
 const log = createLogger('bench-processor', 'warn');
-
-function event(i: number): SegmentEvent {
-  const now = new Date().toISOString();
-  return {
-    type: i % 10 === 0 ? 'identify' : 'track',
-    messageId: `bench-${i}-${randomBytes(4).toString('hex')}`,
-    anonymousId: `anon-${i % 5000}`,
-    userId: i % 3 === 0 ? `user-${i % 5000}` : null,
-    event: i % 10 === 0 ? undefined : ['Product Viewed', 'Order Completed', 'Signed Up'][i % 3],
-    properties: { sku: `sku-${i % 400}`, price: (i % 1000) / 10, currency: 'EUR', quantity: 1 + (i % 4), coupon: null },
-    traits: i % 10 === 0 ? { email: `u${i}@example.com`, plan: 'pro' } : undefined,
-    context: {
-      ip: '203.0.113.7',
-      locale: 'en-GB',
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
-      page: { path: '/products/42', url: 'https://shop.example.com/products/42', referrer: 'https://www.example.com/' },
-      library: { name: 'analytics.js', version: '5.2.0' },
-      campaign: { source: 'newsletter', medium: 'email', name: 'autumn' },
-    },
-    originalTimestamp: now,
-    sentAt: now,
-    receivedAt: now,
-    timestamp: now,
-  };
-}
 
 /** CPU seconds of the broker's process so far (Linux), when BENCH_BROKER_PID names it. */
 function brokerCpuSeconds(): number | undefined {
@@ -137,12 +113,25 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
   let peakRss = rssBefore;
   const started = Date.now();
   // BENCH_CPU_PROFILE=DIR writes a CPU profile of the processing phase (open it in Chrome's DevTools).
+  // BENCH_HEAP_PROFILE=DIR writes a sampling profile of what the processing phase allocates.
   const profileDir = process.env.BENCH_CPU_PROFILE;
-  const profiler = profileDir ? new Session() : undefined;
+  const heapProfileDir = process.env.BENCH_HEAP_PROFILE;
+  const profiler = profileDir || heapProfileDir ? new Session() : undefined;
   if (profiler) {
     profiler.connect();
-    await profiler.post('Profiler.enable');
-    await profiler.post('Profiler.start');
+    if (profileDir) {
+      await profiler.post('Profiler.enable');
+      await profiler.post('Profiler.start');
+    }
+    if (heapProfileDir) {
+      await profiler.post('HeapProfiler.enable');
+      // Sampled objects are kept in the profile even once collected: allocation, not retention.
+      await profiler.post('HeapProfiler.startSampling', {
+        samplingInterval: 32768,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    }
   }
   // CPU of this process (all its threads) and the main thread's busy share from its start-up until the last event:
   // steadier than events/s on a machine the broker shares.
@@ -176,8 +165,16 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
       path.join(profileDir, `processor-${label.replace(/\W+/g, '-')}.cpuprofile`),
       JSON.stringify(profile),
     );
-    profiler.disconnect();
   }
+  if (profiler && heapProfileDir) {
+    const { profile } = await profiler.post('HeapProfiler.stopSampling');
+    fs.mkdirSync(heapProfileDir, { recursive: true });
+    fs.writeFileSync(
+      path.join(heapProfileDir, `processor-${label.replace(/\W+/g, '-')}.heapprofile`),
+      JSON.stringify(profile),
+    );
+  }
+  profiler?.disconnect();
   await processor.stop();
   console.log(
     JSON.stringify({

@@ -31,6 +31,7 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB RAM, $(un
 declare -A BENCHES=(
   [gateway]=bench/gateway/run.ts
   [processor]=bench/processor/run.ts
+  [pipeline]=bench/processor/pipeline.ts
   [processing]=bench/processing/sandbox.ts
   [router]=bench/router/run.ts
   [lake]=bench/lake/delta-write.ts
@@ -38,7 +39,7 @@ declare -A BENCHES=(
   [loader]=bench/loader/run.ts
   [e2e]=bench/e2e/run.ts
 )
-selected="${BENCH:-gateway processor processing router lake parquet loader e2e}"
+selected="${BENCH:-gateway processor pipeline processing router lake parquet loader e2e}"
 for name in $selected; do
   entry="${BENCHES[$name]:-}"
   if [ -z "$entry" ] || [ ! -f "$entry" ]; then echo "=== bench: $name (not present, skipped)"; continue; fi

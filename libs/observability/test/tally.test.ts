@@ -26,4 +26,16 @@ describe('CounterTally', () => {
     ]);
     expect((await routed.get()).values.map((v) => v.value)).toEqual([3]);
   });
+
+  it('keeps label sets apart that share values under other names or in another order', async () => {
+    const registry = new Registry();
+    const moves = new Counter({ name: 'm_total', help: 'h', labelNames: ['from', 'to'], registers: [registry] });
+    const tally = new CounterTally();
+    tally.add(moves, { from: 'a', to: 'b' });
+    tally.add(moves, { to: 'a', from: 'b' });
+    tally.add(moves, { to: 'b', from: 'a' });
+    tally.flush();
+    const values = (await moves.get()).values.map((v) => `${v.labels.from}>${v.labels.to}=${v.value}`).sort();
+    expect(values).toEqual(['a>b=2', 'b>a=1']);
+  });
 });

@@ -222,8 +222,10 @@ export class DedupeIndex {
   /** Remembers the id until nowMs + window; returns the changelog entry to make it durable. */
   remember(partition: number, sourceId: string, messageId: string, nowMs: number): DedupeChangelogEntry {
     hashInto(sourceId, messageId);
-    const hi = H1;
-    const lo = H2;
+    return this.rememberHash(partition, H1, H2, nowMs);
+  }
+
+  private rememberHash(partition: number, hi: number, lo: number, nowMs: number): DedupeChangelogEntry {
     const expSec = toSec(nowMs + this.windowMs);
     this.insert(partition, hi, lo, expSec, nowMs);
     return { partition, key: hex(hi, lo), expiresAt: fromSec(expSec) };
@@ -236,8 +238,16 @@ export class DedupeIndex {
     messageId: string,
     nowMs: number,
   ): { duplicate: true } | { duplicate: false; entry: DedupeChangelogEntry } {
-    if (this.isDuplicate(partition, sourceId, messageId, nowMs)) return { duplicate: true };
-    return { duplicate: false, entry: this.remember(partition, sourceId, messageId, nowMs) };
+    // One hash for both the lookup and the insert: this runs once per event.
+    hashInto(sourceId, messageId);
+    const hi = H1;
+    const lo = H2;
+    const t = this.tables.get(partition);
+    if (t) {
+      const i = t.find(hi, lo);
+      if (i >= 0 && t.exp[i] > nowSecOf(nowMs)) return { duplicate: true };
+    }
+    return { duplicate: false, entry: this.rememberHash(partition, hi, lo, nowMs) };
   }
 
   /** Undoes a `remember` whose output did not become durable (the batch will be read again). */
@@ -371,16 +381,17 @@ const BATCH_FORMAT_V1 = 0x01;
  * removes once every id in it has expired.
  */
 export function encodeChangelogBatch(entries: readonly DedupeChangelogEntry[]): Buffer {
-  const live = entries.filter((e) => e.expiresAt !== null && parseHex(e.key) !== undefined);
-  const buf = Buffer.allocUnsafe(1 + live.length * 16);
+  const buf = Buffer.allocUnsafe(1 + entries.length * 16);
   buf[0] = BATCH_FORMAT_V1;
   let off = 1;
-  for (const e of live) {
-    buf.writeDoubleBE(e.expiresAt as number, off);
-    buf.write(e.key, off + 8, 8, 'hex');
+  for (const e of entries) {
+    if (e.expiresAt === null || e.key.length !== 16) continue;
+    // Writing hex stops at the first character that is not a hex digit: such a key is skipped.
+    if (buf.write(e.key, off + 8, 8, 'hex') !== 8) continue;
+    buf.writeDoubleBE(e.expiresAt, off);
     off += 16;
   }
-  return buf;
+  return buf.subarray(0, off);
 }
 
 /**

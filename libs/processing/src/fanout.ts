@@ -1,4 +1,4 @@
-import type { WorkspaceSnapshot } from '@sluice/workspace';
+import type { ResolvedDestination, WorkspaceSnapshot } from '@sluice/workspace';
 import { evaluateConsent } from './consent';
 import type { SluiceEvent } from './event';
 import { checkSuppression, evaluateEventFilters, evaluateIntegrations } from './filters';
@@ -56,6 +56,11 @@ export interface FanOutOptions {
 }
 
 const defaultCompiler = new TrackingPlanCompiler();
+
+function filtered(resolved: ResolvedDestination, reason: FilterReason, detail: string): DestinationPlan {
+  const dest = resolved.destination;
+  return { kind: 'filtered', destinationId: dest.id, destinationType: dest.type, lake: resolved.lake, reason, detail };
+}
 
 /**
  * Whether `planFanOut` reads an event's `properties`, `traits` or `context` for this source:
@@ -123,39 +128,38 @@ export function planFanOut(
   for (const conn of snapshot.connectionsBySource.get(sourceId) ?? []) {
     const resolved = conn.destination;
     const dest = resolved.destination;
-    const base = { destinationId: dest.id, destinationType: dest.type, lake: resolved.lake };
     if (!dest.enabled) {
-      destinations.push({ ...base, kind: 'filtered', reason: 'disabled', detail: 'destination is disabled' });
+      destinations.push(filtered(resolved, 'disabled', 'destination is disabled'));
       continue;
     }
     const integrations = evaluateIntegrations(current, resolved);
     if (!integrations.allowed) {
-      destinations.push({
-        ...base,
-        kind: 'filtered',
-        reason: 'integrations',
-        detail: `integrations.${integrations.matchedKey} is false`,
-      });
+      destinations.push(filtered(resolved, 'integrations', `integrations.${integrations.matchedKey} is false`));
       continue;
     }
     const filter = evaluateEventFilters(current, dest.eventFilters);
     if (!filter.allowed) {
-      destinations.push({ ...base, kind: 'filtered', reason: 'filter', detail: filter.rule });
+      destinations.push(filtered(resolved, 'filter', filter.rule));
       continue;
     }
     const consent = evaluateConsent(current, dest);
     if (!consent.allowed) {
-      destinations.push({
-        ...base,
-        kind: 'filtered',
-        reason: 'consent',
-        detail: `${consent.framework}: no consent for ${consent.missing.join(', ')}`,
-      });
+      destinations.push(
+        filtered(resolved, 'consent', `${consent.framework}: no consent for ${consent.missing.join(', ')}`),
+      );
       continue;
     }
-    const delivery: DestinationPlan = { ...base, kind: 'deliver', event: current };
-    if (conn.connection.transformationId !== undefined) delivery.transformationId = conn.connection.transformationId;
-    if (integrations.options) delivery.integrationOptions = integrations.options;
+    // One shape for every delivery (optional fields present, maybe undefined): this runs per event
+    // and destination.
+    const delivery: DestinationPlan = {
+      kind: 'deliver',
+      destinationId: dest.id,
+      destinationType: dest.type,
+      lake: resolved.lake,
+      event: current,
+      transformationId: conn.connection.transformationId,
+      integrationOptions: integrations.options,
+    };
     destinations.push(delivery);
     if (resolved.lake) lakeDestinationIds.push(dest.id);
   }

@@ -72,6 +72,15 @@ describe('DedupeIndex', () => {
     expect(value.length).toBe(1 + 500 * 16);
     const decoded = decodeChangelogRecord(4, Buffer.from('b:1234'), value);
     expect(decoded).toEqual(batch);
+    // Tombstones and keys that are not 16 hex digits have no place in a batch record.
+    const mixed = [
+      batch[0],
+      { partition: 4, key: batch[1].key, expiresAt: null },
+      { partition: 4, key: 'zz41be4ee0da1f2b', expiresAt: T0 },
+      { partition: 4, key: 'abc', expiresAt: T0 },
+      batch[2],
+    ];
+    expect(decodeChangelogRecord(4, null, encodeChangelogBatch(mixed))).toEqual([batch[0], batch[2]]);
 
     const restored = new DedupeIndex({ windowMs: HOUR });
     for (const e of decoded) restored.apply(e, T0 + 1000);

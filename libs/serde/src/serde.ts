@@ -35,13 +35,18 @@ export interface TopicBinding {
  * build's schema as the reader schema, so records written by a newer Sluice
  * (fields added with defaults) still read.
  */
+const SLAB_BYTES = 64 * 1024;
+
 export class AvroSerde {
   private readonly registry: SchemaRegistry;
   private readonly writerIds = new Map<string, number>();
   private readonly localTypes = new Map<SchemaName, avro.Type>();
   private readonly writerTypes = new Map<number, avro.Type>();
   private readonly resolvers = new Map<string, avro.Resolver | null>();
-  private scratch = Buffer.allocUnsafe(64 * 1024);
+  // Records are encoded straight into a shared slab and handed out as views of it: no copy, and
+  // one allocation per slab rather than per record. A record kept for long pins at most one slab.
+  private slab = Buffer.allocUnsafe(SLAB_BYTES);
+  private slabUsed = 0;
 
   constructor(config: RegistryConfig) {
     this.registry = new SchemaRegistry({
@@ -89,17 +94,20 @@ export class AvroSerde {
     const id = this.writerIds.get(topic);
     if (id === undefined) throw new SerdeError(`topic ${topic} is not bound to a schema; call bindTopic first`, false);
     const type = this.localType(name);
-    // Encoded once into a reusable buffer, then copied once into a record of its exact size.
-    let end = type.encode(record, this.scratch, 5);
-    while (end < 0) {
-      this.scratch = Buffer.allocUnsafe(Math.max(this.scratch.length * 2, this.scratch.length - end));
-      end = type.encode(record, this.scratch, 5);
+    let start = this.slabUsed;
+    let end = type.encode(record, this.slab, start + 5);
+    if (end < 0) {
+      // avsc answers with minus the bytes that were missing: a new slab holds at least this record.
+      const needed = this.slab.length - start - end;
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, needed));
+      start = 0;
+      end = type.encode(record, this.slab, 5);
+      if (end < 0) throw new SerdeError(`record for ${topic} did not fit the ${needed} bytes measured for it`, false);
     }
-    const out = Buffer.allocUnsafe(end);
-    this.scratch.copy(out, 5, 5, end);
-    out[0] = MAGIC_BYTE;
-    out.writeInt32BE(id, 1);
-    return out;
+    this.slab[start] = MAGIC_BYTE;
+    this.slab.writeInt32BE(id, start + 1);
+    this.slabUsed = end;
+    return this.slab.subarray(start, end);
   }
 
   private async writerType(id: number): Promise<avro.Type> {

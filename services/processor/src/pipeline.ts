@@ -64,6 +64,8 @@ export class ProcessorPipeline {
     deadLetter: string;
     changelog: string;
   };
+  /** Destination id → its topic: looked up per delivered event. */
+  private readonly destinationTopics = new Map<string, string>();
 
   constructor(private readonly deps: PipelineDeps) {
     const p = deps.topicPrefix;
@@ -113,7 +115,11 @@ export class ProcessorPipeline {
     messageId: string,
     payload: string,
   ) {
-    const topic = topicName(this.deps.topicPrefix, destinationTopic(destinationId).name);
+    let topic = this.destinationTopics.get(destinationId);
+    if (topic === undefined) {
+      topic = topicName(this.deps.topicPrefix, destinationTopic(destinationId).name);
+      this.destinationTopics.set(destinationId, topic);
+    }
     return {
       topic,
       message: {
