@@ -106,7 +106,10 @@ export class ProcessorPipeline {
     };
   }
 
-  /** `payload` is the event's JSON; an event no plan or transformation changed has it from the envelope. */
+  /**
+   * `payload` is the event's JSON; an event no plan or transformation changed has it from the envelope.
+   * `recordKey` is `key` as the consumed record's bytes, when it had a key: not encoded again.
+   */
   private delivery(
     destinationId: string,
     sourceId: string,
@@ -114,6 +117,7 @@ export class ProcessorPipeline {
     acceptedAt: number,
     messageId: string,
     payload: string,
+    recordKey: Buffer | string = key,
   ) {
     let topic = this.destinationTopics.get(destinationId);
     if (topic === undefined) {
@@ -123,7 +127,7 @@ export class ProcessorPipeline {
     return {
       topic,
       message: {
-        key,
+        key: recordKey,
         value: this.deps.serde.encode(topic, 'delivery-envelope', {
           destinationId,
           sourceId,
@@ -190,11 +194,12 @@ export class ProcessorPipeline {
       }
       tally.add(metrics.events, { source: sourceId, outcome: 'processed' });
       const key = message.key?.toString() ?? partitionKey(event);
+      const recordKey = message.key ?? key;
       const processed = plan.processed.event as SegmentEvent;
       records.push({
         topic: this.topics.processed,
         message: {
-          key,
+          key: recordKey,
           // An event no plan changed is the record as read: the envelope round-trips exactly,
           // and the registry id in its header names the schema it was written with.
           value:
@@ -242,7 +247,15 @@ export class ProcessorPipeline {
         } else {
           const payload = d.event === event ? (unchangedJson ??= envelopeJson(env)) : JSON.stringify(d.event);
           records.push(
-            this.delivery(d.destinationId, sourceId, key, env.receivedAt, String(d.event.messageId ?? ''), payload),
+            this.delivery(
+              d.destinationId,
+              sourceId,
+              key,
+              env.receivedAt,
+              String(d.event.messageId ?? ''),
+              payload,
+              recordKey,
+            ),
           );
           tally.add(metrics.routed, { destination: d.destinationId });
         }
