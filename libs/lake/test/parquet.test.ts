@@ -18,6 +18,24 @@ describe('writeParquet', () => {
     expect(await readParquet(file.bytes)).toEqual(rows);
   });
 
+  it('writes repeated, missing and far-future timestamps exactly', async () => {
+    const shared = '2026-11-22T01:00:00.123Z';
+    const rows: Row[] = [
+      { t: shared },
+      { t: shared },
+      {},
+      { t: '2026-11-22T01:00:00.123Z' },
+      { t: '2300-01-01T00:00:00.001Z' },
+      { t: '2026-11-22T02:00:00.000Z' },
+      { t: shared },
+    ];
+    const file = writeParquet({ t: 'timestamp' }, rows);
+    expect(await readParquet(file.bytes)).toEqual(rows);
+    expect(file.stats.minValues).toEqual({ t: shared });
+    expect(file.stats.maxValues).toEqual({ t: '2300-01-01T00:00:00.001Z' });
+    expect(file.stats.nullCount).toEqual({ t: 1 });
+  });
+
   it('leaves out min/max of long strings', () => {
     const file = writeParquet({ s: 'string' }, [{ s: 'x'.repeat(100) }], { maxStatStringLength: 64 });
     expect(file.stats.minValues).toEqual({});
