@@ -158,21 +158,13 @@ async function run(label: string, withTransformation: boolean, withConsent = fal
     []) as { metricName?: string; value: number }[];
   const batchCount = batchValues.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
   const batchSum = batchValues.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
-  if (profiler && profileDir) {
-    const { profile } = await profiler.post('Profiler.stop');
-    fs.mkdirSync(profileDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(profileDir, `processor-${label.replace(/\W+/g, '-')}.cpuprofile`),
-      JSON.stringify(profile),
-    );
-  }
+  const saveProfile = (dir: string, extension: string, profile: unknown) => {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, `processor-${label.replace(/\W+/g, '-')}.${extension}`), JSON.stringify(profile));
+  };
+  if (profiler && profileDir) saveProfile(profileDir, 'cpuprofile', (await profiler.post('Profiler.stop')).profile);
   if (profiler && heapProfileDir) {
-    const { profile } = await profiler.post('HeapProfiler.stopSampling');
-    fs.mkdirSync(heapProfileDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(heapProfileDir, `processor-${label.replace(/\W+/g, '-')}.heapprofile`),
-      JSON.stringify(profile),
-    );
+    saveProfile(heapProfileDir, 'heapprofile', (await profiler.post('HeapProfiler.stopSampling')).profile);
   }
   profiler?.disconnect();
   await processor.stop();
