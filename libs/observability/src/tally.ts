@@ -48,10 +48,10 @@ function child(node: TallyNode, key: string): TallyNode {
 }
 
 function flushNode(counter: Counter<string>, node: TallyNode): void {
-  for (const [k, child] of node) {
+  for (const [k, next] of node) {
     if (k === LEAF) {
-      const leaf = child as TallyLeaf;
+      const leaf = next as TallyLeaf;
       counter.inc(leaf.labels, leaf.n);
-    } else flushNode(counter, child as TallyNode);
+    } else flushNode(counter, next as TallyNode);
   }
 }

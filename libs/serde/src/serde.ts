@@ -29,14 +29,15 @@ export interface TopicBinding {
   schemaId: number;
 }
 
+/** Bytes of one encoding slab (see AvroSerde.encode). */
+const SLAB_BYTES = 64 * 1024;
+
 /**
  * Avro in the Confluent wire format, bound to a Confluent-compatible registry.
  * Writers encode with the schema this build ships; readers decode with this
  * build's schema as the reader schema, so records written by a newer Sluice
  * (fields added with defaults) still read.
  */
-const SLAB_BYTES = 64 * 1024;
-
 export class AvroSerde {
   private readonly registry: SchemaRegistry;
   private readonly writerIds = new Map<string, number>();
