@@ -134,6 +134,10 @@ async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Pr
   });
   const lifecycle = new Lifecycle(log);
   const started = Date.now();
+  // CPU of this process and the main thread's busy share while loading: whether the loader waits
+  // (on Kafka, the store) or computes.
+  const cpuBefore = process.cpuUsage();
+  const eluBefore = performance.eventLoopUtilization();
   const loader = await startLoader(config, log, lifecycle);
   let events = 0;
   // The first commits wait for the group join and the first flush timer; after them the loader
@@ -149,11 +153,16 @@ async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Pr
       first = { at: Date.now(), events, rows: await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total') };
   }
   const end = Date.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const busy = performance.eventLoopUtilization(eluBefore).utilization;
   const secs = (end - started) / 1000;
   const rows = await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total');
   await lifecycle.stop();
   const where = lakeUrl.startsWith('s3') ? 'S3 (moto)' : 'local folder';
-  const overall = `${N} events in ${secs.toFixed(1)} s from start-up → ${Math.round(N / secs)} events/s, ${Math.round(rows / secs)} rows/s`;
+  const cpuSecs = (cpu.user + cpu.system) / 1e6;
+  const overall =
+    `${N} events in ${secs.toFixed(1)} s from start-up → ${Math.round(N / secs)} events/s, ` +
+    `${Math.round(rows / secs)} rows/s, ${Math.round(rows / cpuSecs)} rows per CPU-second, main thread ${busy.toFixed(2)} busy`;
   if (!first) return `${where}: ${overall}`;
   const steadySecs = (end - first.at) / 1000;
   return `${where}: ${overall}; after the first commit ${Math.round((N - first.events) / steadySecs)} events/s, ${Math.round((rows - first.rows) / steadySecs)} rows/s`;
