@@ -5,7 +5,9 @@
  *      S3_ENDPOINT is set): events/s and rows/s until every row is committed;
  *   2. latency: events produced at RATE/s for SECONDS; for each event, the time
  *      from the producer's ack (acks=all on sluice.events.processed) to the
- *      moment its tracks row is readable in Delta (its commit is in _delta_log).
+ *      moment its tracks row is readable in Delta (its commit is in _delta_log);
+ *   3. with BENCH_MODE=instances, the backlog loaded by BENCH_LOADER_INSTANCES (default 2) loader
+ *      processes in one consumer group.
  *
  * KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… [S3_ENDPOINT=…] node --import tsx bench/loader/run.ts [events] [rate] [seconds]
  */
@@ -226,6 +228,55 @@ async function latency(): Promise<string> {
   return `latency at ${Math.round(produced / elapsed)} events/s for ${SECONDS} s (local folder, flush ${config.flush.intervalMs} ms / ${config.flush.maxEvents} events): ${lat.length}/${acked.size} track rows seen; ack → readable in Delta p50 ${q(0.5)} ms, p95 ${q(0.95)} ms, p99 ${q(0.99)} ms, max ${lat[lat.length - 1]} ms`;
 }
 
+/**
+ * BENCH_MODE=instances: the same backlog loaded by BENCH_LOADER_INSTANCES loader processes in one
+ * consumer group (local folder), as deployed: rows/s of them together, start-up included.
+ */
+async function instances(count: number): Promise<string> {
+  const run = randomBytes(4).toString('hex');
+  const prefix = `bench-${run}.`;
+  const lake = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
+  const { producer, send } = await setup(prefix);
+  for (let i = 0; i < N; i += 1000)
+    await send(Array.from({ length: Math.min(1000, N - i) }, (_, k) => event(run, i + k)));
+  await producer.disconnect();
+  const basePort = 39400 + Math.floor(Math.random() * 500);
+  const started = Date.now();
+  const children = Array.from({ length: count }, (_, k) =>
+    spawn(process.execPath, ['--import', 'tsx', 'services/warehouse-loader/src/main.ts'], {
+      env: {
+        ...process.env,
+        SLUICE_TOPIC_PREFIX: prefix,
+        LOADER_GROUP_ID: `bench-${run}`,
+        LAKE_URL: lake,
+        METRICS_PORT: String(basePort + k),
+        LOADER_IDENTITY: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: 'inherit',
+    }),
+  );
+  const eventRows = async (port: number) =>
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="tracks"')) +
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="pages"')) +
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="identifies"'));
+  const total = async (f: (port: number) => Promise<number>) => {
+    let sum = 0;
+    // A process still starting has no metrics endpoint yet: it has loaded nothing.
+    for (let k = 0; k < count; k++) sum += await f(basePort + k).catch(() => 0);
+    return sum;
+  };
+  while ((await total(eventRows)) < N) {
+    if (Date.now() - started > 600_000) throw new Error('the loaders did not finish in 10 minutes');
+    await sleep(250);
+  }
+  const secs = (Date.now() - started) / 1000;
+  const rows = await total((port) => metric(port, 'sluice_loader_rows_loaded_total'));
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
+  return `${count} loader process(es), local folder: ${N} events in ${secs.toFixed(1)} s from spawn → ${Math.round(rows / secs)} rows/s together`;
+}
+
 async function main() {
   const mode = process.env.BENCH_MODE ?? 'all';
   const out: string[] = [];
@@ -251,6 +302,10 @@ async function main() {
       );
       console.log(out[out.length - 1]);
     }
+  }
+  if (mode === 'instances') {
+    out.push(await instances(Number(process.env.BENCH_LOADER_INSTANCES ?? 2)));
+    console.log(out[out.length - 1]);
   }
   if (mode === 'all' || mode === 'latency') {
     out.push(await latency());
