@@ -212,10 +212,15 @@ export class DedupeIndex {
 
   /** True if (sourceId, messageId) was remembered in this partition and has not expired. */
   isDuplicate(partition: number, sourceId: string, messageId: string, nowMs: number): boolean {
+    hashInto(sourceId, messageId);
+    return this.holds(partition, H1, H2, nowMs);
+  }
+
+  /** Whether the hash (hi, lo) is remembered in this partition and has not expired. */
+  private holds(partition: number, hi: number, lo: number, nowMs: number): boolean {
     const t = this.tables.get(partition);
     if (!t) return false;
-    hashInto(sourceId, messageId);
-    const i = t.find(H1, H2);
+    const i = t.find(hi, lo);
     return i >= 0 && t.exp[i] > nowSecOf(nowMs);
   }
 
@@ -242,11 +247,7 @@ export class DedupeIndex {
     hashInto(sourceId, messageId);
     const hi = H1;
     const lo = H2;
-    const t = this.tables.get(partition);
-    if (t) {
-      const i = t.find(hi, lo);
-      if (i >= 0 && t.exp[i] > nowSecOf(nowMs)) return { duplicate: true };
-    }
+    if (this.holds(partition, hi, lo, nowMs)) return { duplicate: true };
     return { duplicate: false, entry: this.rememberHash(partition, hi, lo, nowMs) };
   }
 
