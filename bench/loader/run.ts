@@ -117,13 +117,28 @@ async function metric(port: number, name: string): Promise<number> {
   return sum;
 }
 
-async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Promise<string> {
+/** A fresh processed topic holding N events: the backlog the throughput runs load. */
+async function backlog(): Promise<{ run: string; prefix: string }> {
   const run = randomBytes(4).toString('hex');
   const prefix = `bench-${run}.`;
   const { producer, send } = await setup(prefix);
   for (let i = 0; i < N; i += 1000)
     await send(Array.from({ length: Math.min(1000, N - i) }, (_, k) => event(run, i + k)));
   await producer.disconnect();
+  return { run, prefix };
+}
+
+/** Rows a loader has committed to the per-event standard tables: one per event of the backlog. */
+async function eventRowsLoaded(port: number): Promise<number> {
+  return (
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="tracks"')) +
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="pages"')) +
+    (await metric(port, 'sluice_loader_rows_loaded_total{table="identifies"'))
+  );
+}
+
+async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Promise<string> {
+  const { run, prefix } = await backlog();
   const config = loadLoaderConfig({
     ...process.env,
     ...extraEnv,
@@ -147,10 +162,7 @@ async function throughput(lakeUrl: string, extraEnv: Record<string, string>): Pr
   let first: { at: number; events: number; rows: number } | undefined;
   while (events < N) {
     await sleep(250);
-    events =
-      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="tracks"')) +
-      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="pages"')) +
-      (await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total{table="identifies"'));
+    events = await eventRowsLoaded(loader.metricsPort);
     if (!first && events > 0 && events < N)
       first = { at: Date.now(), events, rows: await metric(loader.metricsPort, 'sluice_loader_rows_loaded_total') };
   }
@@ -233,13 +245,8 @@ async function latency(): Promise<string> {
  * consumer group (local folder), as deployed: rows/s of them together, start-up included.
  */
 async function instances(count: number): Promise<string> {
-  const run = randomBytes(4).toString('hex');
-  const prefix = `bench-${run}.`;
+  const { run, prefix } = await backlog();
   const lake = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
-  const { producer, send } = await setup(prefix);
-  for (let i = 0; i < N; i += 1000)
-    await send(Array.from({ length: Math.min(1000, N - i) }, (_, k) => event(run, i + k)));
-  await producer.disconnect();
   const basePort = 39400 + Math.floor(Math.random() * 500);
   const started = Date.now();
   const children = Array.from({ length: count }, (_, k) =>
@@ -256,17 +263,13 @@ async function instances(count: number): Promise<string> {
       stdio: 'inherit',
     }),
   );
-  const eventRows = async (port: number) =>
-    (await metric(port, 'sluice_loader_rows_loaded_total{table="tracks"')) +
-    (await metric(port, 'sluice_loader_rows_loaded_total{table="pages"')) +
-    (await metric(port, 'sluice_loader_rows_loaded_total{table="identifies"'));
   const total = async (f: (port: number) => Promise<number>) => {
     let sum = 0;
     // A process still starting has no metrics endpoint yet: it has loaded nothing.
     for (let k = 0; k < count; k++) sum += await f(basePort + k).catch(() => 0);
     return sum;
   };
-  while ((await total(eventRows)) < N) {
+  while ((await total(eventRowsLoaded)) < N) {
     if (Date.now() - started > 600_000) throw new Error('the loaders did not finish in 10 minutes');
     await sleep(250);
   }

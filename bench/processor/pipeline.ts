@@ -1,4 +1,4 @@
-// Events/s and allocation through ProcessorPipeline.handleBatch alone (Avro decode, dedupe, fan-out,
+// CPU per event, events/s and GC share of ProcessorPipeline.handleBatch alone (Avro decode, dedupe, fan-out,
 // delivery encoding), without Kafka: the processor's own share of the CPU per event, steadier than
 // the whole-path benchmark on a machine the broker shares. Needs a schema registry.
 // Usage: node --import tsx bench/processor/pipeline.ts [events=200000] [rounds=5]
@@ -61,7 +61,7 @@ async function main() {
     for (const entry of list.getEntries()) gcMillis += entry.duration;
   });
   gcObserver.observe({ entryTypes: ['gc'] });
-  const results: { eventsPerSecond: number; microsPerEvent: number; gcShare: number }[] = [];
+  const micros: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const pipeline = new ProcessorPipeline({
       serde,
@@ -87,15 +87,15 @@ async function main() {
     const cpu = process.cpuUsage(cpuBefore);
     // GC entries are delivered asynchronously: let them arrive.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    results.push({
-      eventsPerSecond: Math.round(total / seconds),
-      microsPerEvent: Math.round(((cpu.user + cpu.system) / total) * 10) / 10,
-      gcShare: Math.round(((gcMillis - gcBefore) / 1000 / seconds) * 100) / 100,
-    });
-    console.log(JSON.stringify({ round: r + 1, records, ...results[results.length - 1] }));
+    const microsPerEvent = Math.round(((cpu.user + cpu.system) / total) * 10) / 10;
+    micros.push(microsPerEvent);
+    const gcShare = Math.round(((gcMillis - gcBefore) / 1000 / seconds) * 100) / 100;
+    console.log(
+      JSON.stringify({ round: r + 1, records, eventsPerSecond: Math.round(total / seconds), microsPerEvent, gcShare }),
+    );
   }
   gcObserver.disconnect();
-  const micros = results.map((r) => r.microsPerEvent).sort((a, b) => a - b);
+  micros.sort((a, b) => a - b);
   console.log(JSON.stringify({ events: total, rounds, medianMicrosPerEvent: micros[Math.floor(micros.length / 2)] }));
 }
 
