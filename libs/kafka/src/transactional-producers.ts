@@ -73,6 +73,14 @@ const CONCURRENT_CODES = new Set([51]);
 export const isConcurrentTransactionsError = (err: unknown): boolean =>
   carriesKafkaError(err, CONCURRENT, CONCURRENT_CODES);
 
+/**
+ * For a failed abort: a fenced one is the error to report (this producer can never commit again,
+ * and the stage exits on it); any other is dropped in favour of the error that led to the abort.
+ */
+function rethrowIfFenced(abortErr: unknown): void {
+  if (isFencedError(abortErr)) throw abortErr;
+}
+
 /** Which client commits the transactions (decision 0307). */
 export type TransactionalClient = 'platformatic' | 'kafkajs';
 
@@ -141,7 +149,7 @@ export function kafkajsTransactionalProducer(kafka: Kafka, opts: TransactionalPr
         });
         await tx.commit();
       } catch (err) {
-        if (tx?.isActive()) await tx.abort().catch(() => undefined);
+        if (tx?.isActive()) await tx.abort().catch(rethrowIfFenced);
         throw err;
       }
     },
@@ -268,7 +276,12 @@ export function platformaticTransactionalProducer(
       } catch (err) {
         // A coordinator that moved is looked up again for the next attempt.
         coordinatorId = undefined;
-        if (!tx.completed) await tx.abort().catch(() => tx.cancel().catch(() => undefined));
+        if (!tx.completed) {
+          await tx.abort().catch(async (abortErr: unknown) => {
+            await tx.cancel().catch(() => undefined);
+            rethrowIfFenced(abortErr);
+          });
+        }
         throw err;
       }
     },
