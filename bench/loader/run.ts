@@ -277,7 +277,7 @@ async function instances(count: number): Promise<string> {
   const rows = await total((port) => metric(port, 'sluice_loader_rows_loaded_total'));
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
-  return `${count} loader process(es), local folder: ${N} events in ${secs.toFixed(1)} s from spawn → ${Math.round(rows / secs)} rows/s together`;
+  return `${count} loader instance(s) of LOADER_WORKERS=${process.env.LOADER_WORKERS ?? 1}, local folder: ${N} events in ${secs.toFixed(1)} s from spawn → ${Math.round(rows / secs)} rows/s together`;
 }
 
 async function main() {

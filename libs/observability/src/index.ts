@@ -46,8 +46,11 @@ export async function startOpsServer(
     void (async () => {
       const url = req.url ?? '/';
       if (url === '/metrics') {
+        // Collected before the head is written: a failed collection (a cluster worker that does
+        // not answer) is a 500, not a second head on a started response.
+        const body = await registry.metrics();
         res.writeHead(200, { 'content-type': registry.contentType });
-        res.end(await registry.metrics());
+        res.end(body);
       } else if (url === '/health/live') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end('{"status":"live"}');
@@ -64,9 +67,10 @@ export async function startOpsServer(
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end('{"error":"not found"}');
       }
-    })().catch(() => {
-      res.writeHead(500);
-      res.end();
+    })().catch((err: unknown) => {
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: (err as Error).message }));
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -144,3 +148,4 @@ export class Lifecycle {
   }
 }
 export * from './tally';
+export * from './cluster';

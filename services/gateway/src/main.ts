@@ -1,6 +1,12 @@
 import cluster from 'node:cluster';
-import { createLogger, createMetricsRegistry, Lifecycle, startOpsServer } from '@sluice/observability';
-import { AggregatorRegistry, PrometheusContentType } from 'prom-client';
+import {
+  createLogger,
+  createMetricsRegistry,
+  Lifecycle,
+  serveMetricsToPrimary,
+  startClusterPrimary,
+  startOpsServer,
+} from '@sluice/observability';
 import { loadGatewayConfig } from './config';
 import { setupKafka, startGateway } from './gateway';
 import { WorkspaceSourceResolver } from './sources';
@@ -28,41 +34,20 @@ async function main(): Promise<void> {
     await (await WorkspaceSourceResolver.open(config.workspaceFile, log)).close();
     // Topics and the schema once, before any worker takes traffic.
     await setupKafka(config, log);
-    const aggregator = new AggregatorRegistry<PrometheusContentType>();
-    let stopping = false;
-    const fork = () => cluster.fork();
-    for (let i = 0; i < config.workers; i++) fork();
-    cluster.on('exit', (worker, code, signal) => {
-      if (stopping) return;
-      log.error({ worker: worker.id, code, signal }, 'worker died; starting another');
-      setTimeout(fork, 500);
-    });
+    const primary = startClusterPrimary(config.workers, log, lifecycle);
     // Workers ask for the cluster-wide metrics to answer /metrics on the shared port.
     cluster.on('message', (worker, msg: { type?: string; id?: number }) => {
       if (msg?.type !== 'sluice:metrics') return;
-      aggregator.clusterMetrics().then(
-        (body) => worker.send({ type: 'sluice:metrics', id: msg.id, body, contentType: aggregator.contentType }),
+      primary.aggregator.clusterMetrics().then(
+        (body) =>
+          worker.send({ type: 'sluice:metrics', id: msg.id, body, contentType: primary.aggregator.contentType }),
         (err: Error) => worker.send({ type: 'sluice:metrics', id: msg.id, error: err.message }),
       );
     });
     if (config.metricsPort > 0) {
-      const ops = await startOpsServer(config.metricsPort, aggregatorView(aggregator), () => true, config.host);
+      const ops = await startOpsServer(config.metricsPort, primary.metrics, () => true, config.host);
       lifecycle.add('ops', () => ops.close());
     }
-    lifecycle.add('workers', async () => {
-      stopping = true;
-      const workers = Object.values(cluster.workers ?? {});
-      await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<void>((resolve) => {
-              if (!w || w.isDead()) return resolve();
-              w.once('exit', () => resolve());
-              w.process.kill('SIGTERM');
-            }),
-        ),
-      );
-    });
     log.info({ workers: config.workers, port: config.port }, 'gateway primary started');
     return;
   }
@@ -75,12 +60,9 @@ async function main(): Promise<void> {
     waiting.get(msg.id)?.(msg);
     waiting.delete(msg.id);
   });
-  // The primary collects every worker's series from this registry; constructing an
-  // AggregatorRegistry installs prom-client's worker-side listener. Done first, so a
-  // worker still starting answers the primary's requests too.
+  // The primary collects every worker's series from this registry.
   const registry = createMetricsRegistry('gateway');
-  new AggregatorRegistry<PrometheusContentType>();
-  AggregatorRegistry.setRegistries([registry]);
+  serveMetricsToPrimary(registry);
   const gw = await startGateway(config, log, {
     skipSetup: true,
     registry,
@@ -97,15 +79,6 @@ async function main(): Promise<void> {
     },
   });
   lifecycle.add('gateway', () => gw.close());
-}
-
-/** startOpsServer wants a Registry; this one answers with the cluster's metrics. */
-function aggregatorView(
-  aggregator: AggregatorRegistry<PrometheusContentType>,
-): AggregatorRegistry<PrometheusContentType> {
-  const view = Object.create(aggregator) as AggregatorRegistry<PrometheusContentType>;
-  view.metrics = () => aggregator.clusterMetrics();
-  return view;
 }
 
 main().catch((err: unknown) => {

@@ -49,6 +49,11 @@ export const loaderConfigSchema = z.object({
   }),
   /** Partition batches committed to the lake at once by this instance. */
   flushConcurrency: z.number().int().min(1).default(1),
+  /**
+   * Loader processes of this instance (node:cluster), each a member of the consumer group with its
+   * own share of the partitions; the instance's metrics port sums them. 1 runs in the main process.
+   */
+  workers: z.number().int().min(1).max(64).default(1),
   /** Partitions handled at once by this instance (bounds in-flight fetches). */
   partitionsConcurrently: z.number().int().min(1).default(12),
   maxBytesPerPartition: z
@@ -131,6 +136,7 @@ export function loadLoaderConfig(env: Env): LoaderConfig {
       flush: { maxEvents: num(e.LOADER_FLUSH_EVENTS), intervalMs: num(e.LOADER_FLUSH_MS) },
       partitionsConcurrently: num(e.LOADER_PARTITIONS_CONCURRENTLY),
       flushConcurrency: num(e.LOADER_FLUSH_CONCURRENCY),
+      workers: num(e.LOADER_WORKERS),
       maxBytesPerPartition: num(e.LOADER_MAX_BYTES_PER_PARTITION),
       identity: bool(e.LOADER_IDENTITY),
       compactEveryMs: num(e.LOADER_COMPACT_EVERY_MS),

@@ -30,6 +30,8 @@ interface PartitionState {
   buffer: PartitionBuffer<WarehouseEvent | null>;
   /** Serializes the flushes of the partition. */
   chain: Promise<void>;
+  /** A flush is queued on the chain and has not taken its snapshot yet: another would find nothing new. */
+  queued: boolean;
   failures: number;
   retryAt: number;
   highWatermark: number;
@@ -75,7 +77,7 @@ export class EventLoader {
   private state(partition: number): PartitionState {
     let s = this.partitions.get(partition);
     if (!s) {
-      s = { buffer: new PartitionBuffer(), chain: Promise.resolve(), failures: 0, retryAt: 0, highWatermark: 0 };
+      s = { buffer: new PartitionBuffer(), chain: Promise.resolve(), queued: false, failures: 0, retryAt: 0, highWatermark: 0 };
       this.partitions.set(partition, s);
     }
     return s;
@@ -122,13 +124,18 @@ export class EventLoader {
     s.highWatermark = Number(batch.highWatermark);
     s.buffer.append(records, Date.now());
     this.metrics.buffered.set(this.bufferedEvents);
-    // Backpressure: a full buffer is flushed before the next fetch of this partition.
+    if (s.buffer.size < this.opts.maxEvents || !this.running) return;
+    // The flush runs while the next fetch is on the wire, so the broker round trip overlaps the
+    // flush's CPU work. Backpressure: a buffer at the hard cap waits for its flushes before the next
+    // fetch of this partition (and backs off while they fail).
+    const flushing = this.flush(batch.partition);
     const cap = this.opts.maxBufferedEvents ?? this.opts.maxEvents * 4;
-    while (s.buffer.size >= this.opts.maxEvents && this.running) {
-      await this.flush(batch.partition);
+    if (s.buffer.size < cap) return;
+    await flushing;
+    while (s.buffer.size >= cap && this.running) {
       await heartbeat();
-      if (s.buffer.size < cap) break;
       await sleep(Math.min(5000, 200 * 2 ** Math.min(s.failures, 5)));
+      await this.flush(batch.partition);
     }
   }
 
@@ -146,6 +153,8 @@ export class EventLoader {
   /** Commits the partition's buffer to the lake, then its offset to Kafka. Never throws. */
   flush(partition: number): Promise<void> {
     const s = this.state(partition);
+    if (s.queued) return s.chain;
+    s.queued = true;
     s.chain = s.chain.then(() => this.flushNow(partition, s));
     return s.chain;
   }
@@ -174,6 +183,7 @@ export class EventLoader {
   }
 
   private async flushLocked(partition: number, s: PartitionState): Promise<void> {
+    s.queued = false;
     const records = s.buffer.snapshot();
     if (records.length === 0) return;
     const generation = s.buffer.generation;

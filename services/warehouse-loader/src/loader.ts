@@ -2,7 +2,13 @@ import { fromEnvelope, EventEnvelope } from '@sluice/events';
 import type { IdentityEdge } from '@sluice/identity';
 import { BatchConsumer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
-import { createMetricsRegistry, startOpsServer, Lifecycle } from '@sluice/observability';
+import {
+  createMetricsRegistry,
+  Lifecycle,
+  serveMetricsToPrimary,
+  signalWorkerReady,
+  startOpsServer,
+} from '@sluice/observability';
 import { AvroSerde, SerdeError } from '@sluice/serde';
 import type { LoaderConfig } from './config';
 import { Decoder, EventLoader } from './event-loader';
@@ -12,13 +18,36 @@ import { createLoaderMetrics } from './metrics';
 import { createWarehouseSinks, WarehouseStage } from './warehouse-stage';
 
 export interface RunningLoader {
+  /** Port of /metrics and the health checks (0 in a cluster worker: the primary serves them). */
   metricsPort: number;
   stop(): Promise<void>;
 }
 
+export interface LoaderRole {
+  /** A node:cluster worker of a LOADER_WORKERS > 1 instance: the primary made the topics and serves the ops port. */
+  clusterWorker?: boolean;
+}
+
+/** Creates the loader's input topics when missing (done once per instance, before any consumer joins). */
+export async function ensureLoaderTopics(config: LoaderConfig, log: Logger): Promise<void> {
+  const admin = createKafka(config.kafka, log).admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], config.kafka.topicPrefix);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Wires the loader: ops server, event loader, identity stitcher; stops in reverse order. */
-export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: Lifecycle): Promise<RunningLoader> {
+export async function startLoader(
+  config: LoaderConfig,
+  log: Logger,
+  lifecycle: Lifecycle,
+  role: LoaderRole = {},
+): Promise<RunningLoader> {
   const registry = createMetricsRegistry('warehouse-loader');
+  if (role.clusterWorker) serveMetricsToPrimary(registry);
   const metrics = createLoaderMetrics(registry);
   const kafka = createKafka(config.kafka, log);
   const serde = new AvroSerde(config.registry);
@@ -26,17 +55,15 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
   const eventsTopic = topicName(prefix, TOPICS.eventsProcessed.name);
   const edgesTopic = topicName(prefix, TOPICS.identityEdges.name);
 
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], prefix);
-  } finally {
-    await admin.disconnect();
-  }
+  if (!role.clusterWorker) await ensureLoaderTopics(config, log);
 
   let ready = false;
-  const ops = await startOpsServer(config.observability.metricsPort, registry, () => ready);
-  lifecycle.add('ops-server', () => ops.close());
+  let metricsPort = 0;
+  if (!role.clusterWorker) {
+    const ops = await startOpsServer(config.observability.metricsPort, registry, () => ready);
+    lifecycle.add('ops-server', () => ops.close());
+    metricsPort = ops.port;
+  }
 
   const { sink: lakeSink, store } = createSink(config);
   const warehouses = createWarehouseSinks(config, log);
@@ -115,6 +142,7 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
   await loader.start();
   lifecycle.add('event-loader', () => loader.stop());
   ready = true;
+  if (role.clusterWorker) signalWorkerReady();
   log.info(
     {
       lake: config.lake.kind,
@@ -125,5 +153,5 @@ export async function startLoader(config: LoaderConfig, log: Logger, lifecycle: 
     },
     'warehouse loader started',
   );
-  return { metricsPort: ops.port, stop: () => lifecycle.stop() };
+  return { metricsPort, stop: () => lifecycle.stop() };
 }

@@ -1,13 +1,28 @@
-import { createLogger, Lifecycle } from '@sluice/observability';
+import cluster from 'node:cluster';
+import { createLogger, Lifecycle, startClusterPrimary, startOpsServer } from '@sluice/observability';
 import { loadLoaderConfig } from './config';
-import { startLoader } from './loader';
+import { ensureLoaderTopics, startLoader } from './loader';
 
+// The warehouse loader: sluice.events.processed → Delta/Parquet (and warehouses). With
+// LOADER_WORKERS > 1 the instance is a node:cluster primary and that many loader processes.
 async function main(): Promise<void> {
   const config = loadLoaderConfig(process.env);
-  const log = createLogger('warehouse-loader', config.observability.logLevel);
+  const clustered = config.workers > 1;
+  const role = !clustered ? undefined : cluster.isPrimary ? 'primary' : `worker-${cluster.worker?.id}`;
+  const base = createLogger('warehouse-loader', config.observability.logLevel);
+  const log = role ? base.child({ role }) : base;
   const lifecycle = new Lifecycle(log);
   lifecycle.onSignals();
-  await startLoader(config, log, lifecycle);
+
+  if (clustered && cluster.isPrimary) {
+    await ensureLoaderTopics(config, log);
+    const primary = startClusterPrimary(config.workers, log, lifecycle);
+    const ops = await startOpsServer(config.observability.metricsPort, primary.metrics, primary.ready);
+    lifecycle.add('ops-server', () => ops.close());
+    log.info({ workers: config.workers, metricsPort: ops.port }, 'warehouse loader primary started');
+    return;
+  }
+  await startLoader(config, log, lifecycle, { clusterWorker: clustered });
 }
 
 main().catch((err: unknown) => {
