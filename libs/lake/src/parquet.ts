@@ -125,7 +125,9 @@ export function writeParquet(
           const v = rows[i]![column];
           const ms = typeof v === 'string' ? parseTimestamp(v) : undefined;
           if (ms !== undefined) {
-            out[i] = BigInt(ms) * 1000n;
+            // One BigInt per value, not two, while the microseconds are an exact double (to year 2255).
+            const micros = ms * 1000;
+            out[i] = Number.isSafeInteger(micros) ? BigInt(micros) : BigInt(ms) * 1000n;
             if (ms < min) min = ms;
             if (ms > max) max = ms;
           } else {

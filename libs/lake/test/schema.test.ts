@@ -1,4 +1,4 @@
-import { coerce, evolveSchema, inferType, parseTimestamp, Row } from '../src';
+import { canonicalTimestampMillis, coerce, evolveSchema, inferType, parseTimestamp, Row } from '../src';
 
 const opts = { table: 't', uuidTs: '2026-11-22T03:00:00.000Z' };
 
@@ -19,6 +19,42 @@ describe('inferType', () => {
     expect(parseTimestamp('2026-11-22T01:02:03')).toBe(Date.parse('2026-11-22T01:02:03Z'));
     expect(parseTimestamp('2026-11-22T01:02:03.123456Z')).toBe(Date.parse('2026-11-22T01:02:03.123Z'));
     expect(parseTimestamp('2026-11-22T03:02:03+02:00')).toBe(Date.parse('2026-11-22T01:02:03Z'));
+  });
+});
+
+describe('canonicalTimestampMillis', () => {
+  it('agrees with Date.parse on toISOString values from year 0 to 9999, leap days included', () => {
+    // A deterministic walk over the whole 4-digit-year range with odd steps, so every month,
+    // day, hour and millisecond position is hit.
+    const from = Date.parse('0000-01-01T00:00:00.000Z');
+    const to = Date.parse('9999-12-31T23:59:59.999Z');
+    const step = Math.floor((to - from) / 20011) + 7919;
+    let checked = 0;
+    for (let ms = from; ms <= to; ms += step) {
+      const iso = new Date(ms).toISOString();
+      expect(canonicalTimestampMillis(iso)).toBe(ms);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20000);
+    for (const leap of ['2024-02-29T23:59:59.999Z', '2000-02-29T00:00:00.000Z', '1600-02-29T12:00:00.000Z'])
+      expect(canonicalTimestampMillis(leap)).toBe(Date.parse(leap));
+  });
+  it('gives what Date.parse gives for dates out of the usual ranges, and NaN for other shapes', () => {
+    for (const odd of [
+      '2023-02-29T00:00:00.000Z', // not a leap year
+      '1900-02-29T00:00:00.000Z',
+      '2024-04-31T00:00:00.000Z',
+      '2024-01-01T24:00:00.000Z',
+      '2024-13-01T00:00:00.000Z',
+      '2024-01-01T00:00:60.000Z',
+      '2024-01-01T00:60:00.000Z',
+      '2024-00-10T00:00:00.000Z',
+      '2024-01-00T00:00:00.000Z',
+    ])
+      expect(canonicalTimestampMillis(odd)).toEqual(Date.parse(odd));
+    for (const other of ['2024-01-01T00:00:00Z', '2024-01-01 00:00:00.000Z', '2024-01-01T00:00:00.000+', 'x'.repeat(24)])
+      expect(canonicalTimestampMillis(other)).toBeNaN();
+    expect(canonicalTimestampMillis('2024-01-0aT00:00:00.000Z')).toBeNaN();
   });
 });
 

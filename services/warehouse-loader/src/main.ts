@@ -10,7 +10,7 @@ async function main(): Promise<void> {
   const clustered = config.workers > 1;
   const role = !clustered ? undefined : cluster.isPrimary ? 'primary' : `worker-${cluster.worker?.id}`;
   const base = createLogger('warehouse-loader', config.observability.logLevel);
-  const log = role ? base.child({ role }) : base;
+  const log = role ? base.child({ role, pid: process.pid }) : base;
   const lifecycle = new Lifecycle(log);
   lifecycle.onSignals();
 

@@ -198,4 +198,62 @@ describe('warehouse loader on real Kafka', () => {
     expect(await a.terminate()).toBe(0);
     expect(await c.terminate()).toBe(0);
   });
+  test('LOADER_WORKERS=2: one instance, two loader processes; a worker killed -9 is replaced; /metrics sums them', async () => {
+    const run = suffix();
+    const prefix = `it-${run}.`;
+    const lake = tempLake();
+    const n = 2000;
+    const prod = await producer(prefix);
+    const instance = loader({
+      SLUICE_TOPIC_PREFIX: prefix,
+      LOADER_GROUP_ID: `g-${run}`,
+      LAKE_URL: lake,
+      LOADER_FLUSH_MS: '200',
+      LOADER_FLUSH_EVENTS: '150',
+      LOADER_IDENTITY: 'false',
+      LOADER_WORKERS: '2',
+    });
+    await instance.start();
+    const workersStarted = () => instance.logs.filter((l) => l.includes('"warehouse loader started"'));
+    const deadline = Date.now() + 60000;
+    while (workersStarted().length < 2 && Date.now() < deadline) await sleep(200);
+    const pids = workersStarted().map((l) => (JSON.parse(l) as { pid: number }).pid);
+    expect(new Set(pids).size).toBe(2);
+    const primary = instance.logs.find((l) => l.includes('"warehouse loader primary started"'));
+    const port = (JSON.parse(primary!) as { metricsPort: number }).metricsPort;
+
+    await prod.sendEvents(makeEvents(run, 0, n / 2, n));
+    const half = await waitForLake({ root: path.join(lake, 'delta'), tables: TABLES }, (x) => exactlyOnce(x, n / 2));
+    assertExactlyOnce(half, n / 2);
+    // The primary's /metrics is the sum over both processes.
+    const metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const tracksLoaded = metricsText
+      .split('\n')
+      .filter((l) => l.startsWith('sluice_loader_rows_loaded_total{') && l.includes('table="tracks"'))
+      .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+    expect(tracksLoaded).toBe(expectedCounts(n / 2).tracks);
+    expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+
+    // A worker dies without flushing; the primary starts another and the second half lands once.
+    process.kill(pids[0]!, 'SIGKILL');
+    await prod.sendEvents(makeEvents(run, n / 2, n / 2, n));
+    const all = await waitForLake({ root: path.join(lake, 'delta'), tables: TABLES }, (x) => exactlyOnce(x, n), 150000);
+    assertExactlyOnce(all, n);
+    expect(instance.logs.some((l) => l.includes('worker died; starting another'))).toBe(true);
+    expect(workersStarted().length).toBeGreaterThanOrEqual(3);
+
+    // SIGTERM to the primary stops every worker, then the primary.
+    expect(await instance.terminate()).toBe(0);
+    const alive = workersStarted()
+      .map((l) => (JSON.parse(l) as { pid: number }).pid)
+      .filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(alive).toEqual([]);
+  });
 });
