@@ -1,4 +1,5 @@
 import { readParquet, Row, writeParquet } from '../src';
+import { hyparquet } from '../src/esm';
 
 describe('writeParquet', () => {
   it('round-trips every type with nulls and computes Delta stats', async () => {
@@ -16,6 +17,26 @@ describe('writeParquet', () => {
       nullCount: { id: 0, n: 1, f: 1, b: 1, t: 1, empty: 3 },
     });
     expect(await readParquet(file.bytes)).toEqual(rows);
+  });
+
+  it('writes footer min/max statistics unless told not to (Delta files carry them in add.stats)', async () => {
+    const schema = { id: 'string', n: 'int' } as const;
+    const rows: Row[] = [{ id: 'a', n: 5 }, { id: 'b', n: -3 }, { n: 1 }];
+    const footer = (bytes: Uint8Array) => {
+      const buffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      return hyparquet()
+        .parquetMetadata(buffer)
+        .row_groups[0]!.columns.map((c) => c.meta_data?.statistics);
+    };
+    const [idStats, nStats] = footer(writeParquet(schema, rows).bytes);
+    expect(idStats?.null_count).toBe(1n);
+    expect(nStats?.min_value).toBe(-3n);
+    expect(nStats?.max_value).toBe(5n);
+    const bare = writeParquet(schema, rows, { footerStatistics: false });
+    expect(footer(bare.bytes)).toEqual([undefined, undefined]);
+    // The Delta stats and the rows do not depend on it.
+    expect(bare.stats).toEqual(writeParquet(schema, rows).stats);
+    expect(await readParquet(bare.bytes)).toEqual(rows);
   });
 
   it('writes repeated, missing and far-future timestamps exactly', async () => {

@@ -52,7 +52,12 @@ describe('canonicalTimestampMillis', () => {
       '2024-01-00T00:00:00.000Z',
     ])
       expect(canonicalTimestampMillis(odd)).toEqual(Date.parse(odd));
-    for (const other of ['2024-01-01T00:00:00Z', '2024-01-01 00:00:00.000Z', '2024-01-01T00:00:00.000+', 'x'.repeat(24)])
+    for (const other of [
+      '2024-01-01T00:00:00Z',
+      '2024-01-01 00:00:00.000Z',
+      '2024-01-01T00:00:00.000+',
+      'x'.repeat(24),
+    ])
       expect(canonicalTimestampMillis(other)).toBeNaN();
     expect(canonicalTimestampMillis('2024-01-0aT00:00:00.000Z')).toBeNaN();
   });

@@ -77,7 +77,14 @@ export class EventLoader {
   private state(partition: number): PartitionState {
     let s = this.partitions.get(partition);
     if (!s) {
-      s = { buffer: new PartitionBuffer(), chain: Promise.resolve(), queued: false, failures: 0, retryAt: 0, highWatermark: 0 };
+      s = {
+        buffer: new PartitionBuffer(),
+        chain: Promise.resolve(),
+        queued: false,
+        failures: 0,
+        retryAt: 0,
+        highWatermark: 0,
+      };
       this.partitions.set(partition, s);
     }
     return s;

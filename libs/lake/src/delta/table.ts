@@ -224,7 +224,7 @@ export class DeltaTable {
   }
 
   private async writeDataFile(schema: TableSchema, rows: readonly Row[], now: number): Promise<{ add: AddAction }> {
-    const file = writeParquet(schema, rows, this.options.parquet);
+    const file = writeParquet(schema, rows, { footerStatistics: false, ...this.options.parquet });
     const relative = `part-00000-${randomUUID()}-c000.snappy.parquet`;
     await this.store.put(this.key(relative), file.bytes);
     return addAction(relative, file.bytes.byteLength, file.stats, now);
