@@ -135,8 +135,7 @@ export function mapEvent(event: WarehouseEvent, options: MapOptions): MapOutcome
       const extra: Row = {};
       put(extra, 'event', tableName ?? null);
       put(extra, 'event_text', str(event.event));
-      // `common` is not used again for a track: it becomes the tracks row (one copy fewer per event).
-      const tracksRow = Object.assign(common, extra);
+      const tracksRow = Object.assign({ ...common }, extra);
       rows.push({ table: 'tracks', row: tracksRow });
       if (tableName !== undefined) {
         const props = isObject(event.properties) ? event.properties : {};
