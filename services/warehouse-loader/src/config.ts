@@ -47,6 +47,8 @@ export const loaderConfigSchema = z.object({
     /** ...or once its oldest event waited this long. */
     intervalMs: z.number().int().min(10).default(3000),
   }),
+  /** Events held in memory by this instance before fetching waits for flushes; default 4 × flush.maxEvents. */
+  maxBufferedEvents: z.number().int().min(1).optional(),
   /** Partition batches committed to the lake at once by this instance. */
   flushConcurrency: z.number().int().min(1).default(1),
   /**
@@ -137,6 +139,7 @@ export function loadLoaderConfig(env: Env): LoaderConfig {
       partitionsConcurrently: num(e.LOADER_PARTITIONS_CONCURRENTLY),
       flushConcurrency: num(e.LOADER_FLUSH_CONCURRENCY),
       workers: num(e.LOADER_WORKERS),
+      maxBufferedEvents: num(e.LOADER_MAX_BUFFERED_EVENTS),
       maxBytesPerPartition: num(e.LOADER_MAX_BYTES_PER_PARTITION),
       identity: bool(e.LOADER_IDENTITY),
       compactEveryMs: num(e.LOADER_COMPACT_EVERY_MS),

@@ -132,6 +132,7 @@ export async function startLoader(
       intervalMs: config.flush.intervalMs,
       partitionsConcurrently: config.partitionsConcurrently,
       flushConcurrency: config.flushConcurrency,
+      maxInstanceBufferedEvents: config.maxBufferedEvents,
       maxBytesPerPartition: config.maxBytesPerPartition,
     },
     decode,

@@ -10,6 +10,15 @@ describe('loader config', () => {
     expect(c.groupId).toBe('sluice-warehouse-loader');
     expect(c.identity).toBe(true);
     expect(c.snowflake).toBeUndefined();
+    expect(c.workers).toBe(1);
+    expect(c.maxBufferedEvents).toBeUndefined();
+  });
+
+  test('LOADER_WORKERS and LOADER_MAX_BUFFERED_EVENTS', () => {
+    const c = loadLoaderConfig({ LOADER_WORKERS: '3', LOADER_MAX_BUFFERED_EVENTS: '50000' });
+    expect(c.workers).toBe(3);
+    expect(c.maxBufferedEvents).toBe(50000);
+    expect(() => loadLoaderConfig({ LOADER_WORKERS: '0' })).toThrow(/workers/);
   });
 
   test('S3 lake from LAKE_URL and the AWS variables', () => {
