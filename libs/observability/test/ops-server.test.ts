@@ -22,6 +22,28 @@ describe('ops server', () => {
   });
 });
 
+describe('ops server metrics failures', () => {
+  it('answers 500 with the reason when collecting fails (a cluster worker not answering), and keeps serving', async () => {
+    const registry = createMetricsRegistry('unit');
+    let fail = true;
+    const collect = registry.metrics.bind(registry);
+    registry.metrics = () => (fail ? Promise.reject(new Error('Operation timed out.')) : collect());
+    const server = await startOpsServer(0, registry, () => true);
+    try {
+      const base = `http://127.0.0.1:${server.port}`;
+      const failed = await fetch(`${base}/metrics`);
+      expect(failed.status).toBe(500);
+      expect(await failed.json()).toEqual({ error: 'Operation timed out.' });
+      fail = false;
+      const ok = await fetch(`${base}/metrics`);
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toMatch(/process_cpu_user_seconds_total/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('Lifecycle', () => {
   it('stops steps in reverse order of start, once', async () => {
     const order: string[] = [];
