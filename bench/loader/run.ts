@@ -7,7 +7,8 @@
  *      from the producer's ack (acks=all on sluice.events.processed) to the
  *      moment its tracks row is readable in Delta (its commit is in _delta_log);
  *   3. with BENCH_MODE=instances, the backlog loaded by BENCH_LOADER_INSTANCES (default 2) loader
- *      processes in one consumer group.
+ *      instances in one consumer group, each of LOADER_WORKERS processes (default 1); a local
+ *      folder, or S3 with BENCH_INSTANCES_S3=1. Rows/s from spawn and after the first commit.
  *
  * KAFKA_BROKERS=… SCHEMA_REGISTRY_URL=… [S3_ENDPOINT=…] node --import tsx bench/loader/run.ts [events] [rate] [seconds]
  */
@@ -246,13 +247,16 @@ async function latency(): Promise<string> {
  */
 async function instances(count: number): Promise<string> {
   const { run, prefix } = await backlog();
-  const lake = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
+  // BENCH_INSTANCES_S3=1 (with S3_ENDPOINT): into a bucket instead of a local folder.
+  const s3 = process.env.BENCH_INSTANCES_S3 === '1' ? await s3Lake() : undefined;
+  const lake = s3?.url ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-'));
   const basePort = 39400 + Math.floor(Math.random() * 500);
   const started = Date.now();
   const children = Array.from({ length: count }, (_, k) =>
     spawn(process.execPath, ['--import', 'tsx', 'services/warehouse-loader/src/main.ts'], {
       env: {
         ...process.env,
+        ...s3?.env,
         SLUICE_TOPIC_PREFIX: prefix,
         LOADER_GROUP_ID: `bench-${run}`,
         LAKE_URL: lake,
@@ -269,15 +273,41 @@ async function instances(count: number): Promise<string> {
     for (let k = 0; k < count; k++) sum += await f(basePort + k).catch(() => 0);
     return sum;
   };
-  while ((await total(eventRowsLoaded)) < N) {
+  const allRows = () => total((port) => metric(port, 'sluice_loader_rows_loaded_total'));
+  // As in the throughput mode: from the first commit on, the instances are catching up on a backlog.
+  let first: { at: number; rows: number } | undefined;
+  for (let events = 0; events < N;) {
     if (Date.now() - started > 600_000) throw new Error('the loaders did not finish in 10 minutes');
     await sleep(250);
+    events = await total(eventRowsLoaded);
+    if (!first && events > 0 && events < N) first = { at: Date.now(), rows: await allRows() };
   }
-  const secs = (Date.now() - started) / 1000;
-  const rows = await total((port) => metric(port, 'sluice_loader_rows_loaded_total'));
+  const end = Date.now();
+  const secs = (end - started) / 1000;
+  const rows = await allRows();
   for (const child of children) child.kill('SIGTERM');
   await Promise.all(children.map((child) => new Promise((r) => child.once('exit', r))));
-  return `${count} loader instance(s) of LOADER_WORKERS=${process.env.LOADER_WORKERS ?? 1}, local folder: ${N} events in ${secs.toFixed(1)} s from spawn → ${Math.round(rows / secs)} rows/s together`;
+  const steady = first
+    ? `; after the first commit ${Math.round((rows - first.rows) / ((end - first.at) / 1000))} rows/s`
+    : '';
+  return `${count} loader instance(s) of LOADER_WORKERS=${process.env.LOADER_WORKERS ?? 1}, ${s3 ? 'S3 (moto)' : 'local folder'}: ${N} events in ${secs.toFixed(1)} s from spawn → ${Math.round(rows / secs)} rows/s together${steady}`;
+}
+
+/** A fresh bucket on S3_ENDPOINT (moto), its lake URL and the loader's credentials for it. */
+async function s3Lake(): Promise<{ url: string; env: Record<string, string> }> {
+  const bucket = `bench-loader-${randomBytes(4).toString('hex')}`;
+  const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+  await new S3Store({
+    bucket,
+    endpoint: process.env.S3_ENDPOINT,
+    region: 'us-east-1',
+    credentials,
+    forcePathStyle: true,
+  }).client.send(new CreateBucketCommand({ Bucket: bucket }));
+  return {
+    url: `s3://${bucket}/lake`,
+    env: { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_REGION: 'us-east-1' },
+  };
 }
 
 async function main() {
@@ -287,22 +317,8 @@ async function main() {
     out.push(await throughput(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-loader-')), {}));
     console.log(out[out.length - 1]);
     if (process.env.S3_ENDPOINT) {
-      const bucket = `bench-loader-${randomBytes(4).toString('hex')}`;
-      const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-      await new S3Store({
-        bucket,
-        endpoint: process.env.S3_ENDPOINT,
-        region: 'us-east-1',
-        credentials,
-        forcePathStyle: true,
-      }).client.send(new CreateBucketCommand({ Bucket: bucket }));
-      out.push(
-        await throughput(`s3://${bucket}/lake`, {
-          AWS_ACCESS_KEY_ID: 'testing',
-          AWS_SECRET_ACCESS_KEY: 'testing',
-          AWS_REGION: 'us-east-1',
-        }),
-      );
+      const s3 = await s3Lake();
+      out.push(await throughput(s3.url, s3.env));
       console.log(out[out.length - 1]);
     }
   }
