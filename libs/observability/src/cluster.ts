@@ -10,7 +10,7 @@ export interface ClusterPrimary {
   aggregator: AggregatorRegistry<PrometheusContentType>;
   /** A registry for startOpsServer whose `/metrics` is the sum over the workers. */
   metrics: Registry;
-  /** True once every worker running now has reported ready (signalWorkerReady). */
+  /** True while workers run and every one has reported ready (signalWorkerReady). */
   ready(): boolean;
 }
 
@@ -55,7 +55,10 @@ export function startClusterPrimary(count: number, log: Logger, lifecycle: Lifec
   return {
     aggregator,
     metrics,
-    ready: () => readyWorkers.size >= Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).length,
+    ready: () => {
+      const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).length;
+      return alive > 0 && readyWorkers.size >= alive;
+    },
   };
 }
 

@@ -147,10 +147,11 @@ export class EventLoader {
     const instanceCap = this.opts.maxInstanceBufferedEvents ?? this.opts.maxEvents * 4;
     if (s.buffer.size < cap && this.bufferedEvents < instanceCap) return;
     await flushing;
+    await heartbeat();
     while (s.buffer.size >= cap && this.running) {
-      await heartbeat();
       await sleep(Math.min(5000, 200 * 2 ** Math.min(s.failures, 5)));
       await this.flush(batch.partition);
+      await heartbeat();
     }
   }
 

@@ -50,6 +50,16 @@ async function producer(prefix: string): Promise<TestProducer> {
   return p;
 }
 
+/** A fresh run: a topic prefix, a lake folder, a producer, and the loader settings naming them. */
+async function freshRun(settings: Record<string, string>) {
+  const run = suffix();
+  const prefix = `it-${run}.`;
+  const lake = tempLake();
+  const prod = await producer(prefix);
+  const env = { SLUICE_TOPIC_PREFIX: prefix, LOADER_GROUP_ID: `g-${run}`, LAKE_URL: lake, ...settings };
+  return { run, lake, prod, env };
+}
+
 afterEach(async () => {
   for (const p of running.splice(0)) if (p.running) await p.kill9();
   for (const p of producers.splice(0)) await p.close();
@@ -57,18 +67,9 @@ afterEach(async () => {
 
 describe('warehouse loader on real Kafka', () => {
   test('loads Avro EventEnvelopes into Delta and Parquet; schema evolves; delta-rs and DuckDB read it', async () => {
-    const run = suffix();
-    const prefix = `it-${run}.`;
-    const lake = tempLake();
     const n = 400;
-    const prod = await producer(prefix);
-    const l = loader({
-      SLUICE_TOPIC_PREFIX: prefix,
-      LOADER_GROUP_ID: `g-${run}`,
-      LAKE_URL: lake,
-      LAKE_FORMAT: 'both',
-      LOADER_FLUSH_MS: '500',
-    });
+    const { run, lake, prod, env } = await freshRun({ LAKE_FORMAT: 'both', LOADER_FLUSH_MS: '500' });
+    const l = loader(env);
     await l.start();
     await prod.sendEvents(makeEvents(run, 0, n / 2, n));
     await sleep(1500);
@@ -95,19 +96,12 @@ describe('warehouse loader on real Kafka', () => {
   });
 
   test('kill -9 during writes, restart: every event in its table exactly once', async () => {
-    const run = suffix();
-    const prefix = `it-${run}.`;
-    const lake = tempLake();
     const n = 4000;
-    const prod = await producer(prefix);
-    const env = {
-      SLUICE_TOPIC_PREFIX: prefix,
-      LOADER_GROUP_ID: `g-${run}`,
-      LAKE_URL: lake,
+    const { run, lake, prod, env } = await freshRun({
       LOADER_FLUSH_MS: '200',
       LOADER_FLUSH_EVENTS: '100',
       LOADER_IDENTITY: 'false',
-    };
+    });
     const first = loader(env);
     await first.start();
     // Produce in chunks while the loader commits small batches; kill it mid-stream.
@@ -131,18 +125,8 @@ describe('warehouse loader on real Kafka', () => {
   });
 
   test('kill -9 between the data files and the log commit, restart: exactly once', async () => {
-    const run = suffix();
-    const prefix = `it-${run}.`;
-    const lake = tempLake();
     const n = 400;
-    const prod = await producer(prefix);
-    const env = {
-      SLUICE_TOPIC_PREFIX: prefix,
-      LOADER_GROUP_ID: `g-${run}`,
-      LAKE_URL: lake,
-      LOADER_FLUSH_MS: '300',
-      LOADER_IDENTITY: 'false',
-    };
+    const { run, lake, prod, env } = await freshRun({ LOADER_FLUSH_MS: '300', LOADER_IDENTITY: 'false' });
     // First run: every log entry waits 4 s after its data files are written.
     const first = loader({ ...env, SLUICE_TEST_COMMIT_DELAY_MS: '4000' });
     await first.start();
@@ -164,19 +148,12 @@ describe('warehouse loader on real Kafka', () => {
   });
 
   test('two instances in one group racing, one leaving and coming back: no lost commit, every event once', async () => {
-    const run = suffix();
-    const prefix = `it-${run}.`;
-    const lake = tempLake();
     const n = 4000;
-    const prod = await producer(prefix);
-    const env = {
-      SLUICE_TOPIC_PREFIX: prefix,
-      LOADER_GROUP_ID: `g-${run}`,
-      LAKE_URL: lake,
+    const { run, lake, prod, env } = await freshRun({
       LOADER_FLUSH_MS: '200',
       LOADER_FLUSH_EVENTS: '150',
       LOADER_IDENTITY: 'false',
-    };
+    });
     const a = loader(env);
     const b = loader(env);
     await Promise.all([a.start(), b.start()]);
@@ -199,20 +176,14 @@ describe('warehouse loader on real Kafka', () => {
     expect(await c.terminate()).toBe(0);
   });
   test('LOADER_WORKERS=2: one instance, two loader processes; a worker killed -9 is replaced; /metrics sums them', async () => {
-    const run = suffix();
-    const prefix = `it-${run}.`;
-    const lake = tempLake();
     const n = 2000;
-    const prod = await producer(prefix);
-    const instance = loader({
-      SLUICE_TOPIC_PREFIX: prefix,
-      LOADER_GROUP_ID: `g-${run}`,
-      LAKE_URL: lake,
+    const { run, lake, prod, env } = await freshRun({
       LOADER_FLUSH_MS: '200',
       LOADER_FLUSH_EVENTS: '150',
       LOADER_IDENTITY: 'false',
       LOADER_WORKERS: '2',
     });
+    const instance = loader(env);
     await instance.start();
     const workersStarted = () => instance.logs.filter((l) => l.includes('"warehouse loader started"'));
     const deadline = Date.now() + 60000;
