@@ -1,7 +1,6 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry, PrometheusContentType, Registry } from 'prom-client';
-import type { Lifecycle } from './index';
 
 const READY_MESSAGE = 'sluice:worker-ready';
 
@@ -12,15 +11,17 @@ export interface ClusterPrimary {
   metrics: Registry;
   /** True while workers run and every one has reported ready (signalWorkerReady). */
   ready(): boolean;
+  /** Sends each worker SIGTERM and resolves once all have exited; no worker is restarted after. */
+  stopWorkers(): Promise<void>;
 }
 
 /**
  * The primary of a service that runs `count` copies of itself with node:cluster:
- * forks them, starts another when one dies (a crash must not leave the
- * service short of workers), and on stop sends each SIGTERM and waits until
- * all have exited (a lifecycle step, so the primary stops after its workers).
+ * forks them and starts another when one dies (a crash must not leave the
+ * service short of workers). The caller adds `stopWorkers` to its lifecycle
+ * after what must outlive the workers' drain (its ops server).
  */
-export function startClusterPrimary(count: number, log: Logger, lifecycle: Lifecycle): ClusterPrimary {
+export function startClusterPrimary(count: number, log: Logger): ClusterPrimary {
   const aggregator = new AggregatorRegistry<PrometheusContentType>();
   const readyWorkers = new Set<number>();
   let stopping = false;
@@ -35,7 +36,10 @@ export function startClusterPrimary(count: number, log: Logger, lifecycle: Lifec
   cluster.on('message', (worker, msg: { type?: string }) => {
     if (msg?.type === READY_MESSAGE) readyWorkers.add(worker.id);
   });
-  lifecycle.add('workers', async () => {
+  // startOpsServer wants a Registry; this view answers with the cluster's metrics.
+  const metrics = Object.create(aggregator) as AggregatorRegistry<PrometheusContentType>;
+  metrics.metrics = () => aggregator.clusterMetrics();
+  const stopWorkers = async (): Promise<void> => {
     stopping = true;
     const workers = Object.values(cluster.workers ?? {});
     await Promise.all(
@@ -48,13 +52,11 @@ export function startClusterPrimary(count: number, log: Logger, lifecycle: Lifec
           }),
       ),
     );
-  });
-  // startOpsServer wants a Registry; this view answers with the cluster's metrics.
-  const metrics = Object.create(aggregator) as AggregatorRegistry<PrometheusContentType>;
-  metrics.metrics = () => aggregator.clusterMetrics();
+  };
   return {
     aggregator,
     metrics,
+    stopWorkers,
     ready: () => {
       const alive = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead()).length;
       return alive > 0 && readyWorkers.size >= alive;

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
     await (await WorkspaceSourceResolver.open(config.workspaceFile, log)).close();
     // Topics and the schema once, before any worker takes traffic.
     await setupKafka(config, log);
-    const primary = startClusterPrimary(config.workers, log, lifecycle);
+    const primary = startClusterPrimary(config.workers, log);
     // Workers ask for the cluster-wide metrics to answer /metrics on the shared port.
     cluster.on('message', (worker, msg: { type?: string; id?: number }) => {
       if (msg?.type !== 'sluice:metrics') return;
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
       const ops = await startOpsServer(config.metricsPort, primary.metrics, () => true, config.host);
       lifecycle.add('ops', () => ops.close());
     }
+    lifecycle.add('workers', primary.stopWorkers);
     log.info({ workers: config.workers, port: config.port }, 'gateway primary started');
     return;
   }

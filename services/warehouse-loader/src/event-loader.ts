@@ -20,13 +20,13 @@ export interface EventLoaderOptions {
    */
   flushConcurrency?: number;
   /** Hard cap on one partition's buffer while its flushes fail (default 4 × maxEvents). */
-  maxBufferedEvents?: number;
+  maxPartitionBufferedEvents?: number;
   /**
    * Events buffered over all partitions past which a partition whose buffer is due waits for its
    * flush before its next fetch (default 4 × maxEvents). Bounds memory; it also helps
    * throughput, since a heap of decoded events costs more in GC than the fetch wait.
    */
-  maxInstanceBufferedEvents?: number;
+  maxBufferedEvents?: number;
 }
 
 /** Turns one Kafka record into an event, or null when it cannot be decoded (counted, skipped). */
@@ -136,16 +136,17 @@ export class EventLoader {
     const s = this.state(batch.partition);
     s.highWatermark = Number(batch.highWatermark);
     s.buffer.append(records, Date.now());
-    this.metrics.buffered.set(this.bufferedEvents);
+    const buffered = this.bufferedEvents;
+    this.metrics.buffered.set(buffered);
     if (s.buffer.size < this.opts.maxEvents || !this.running) return;
     // The flush runs while the next fetch is on the wire, so the broker round trip overlaps the
     // flush's CPU work. Backpressure: when the instance holds too many events, or this buffer is at
     // its hard cap, the next fetch of this partition waits for the flush (and backs off while
     // flushes fail).
     const flushing = this.flush(batch.partition);
-    const cap = this.opts.maxBufferedEvents ?? this.opts.maxEvents * 4;
-    const instanceCap = this.opts.maxInstanceBufferedEvents ?? this.opts.maxEvents * 4;
-    if (s.buffer.size < cap && this.bufferedEvents < instanceCap) return;
+    const cap = this.opts.maxPartitionBufferedEvents ?? this.opts.maxEvents * 4;
+    const instanceCap = this.opts.maxBufferedEvents ?? this.opts.maxEvents * 4;
+    if (s.buffer.size < cap && buffered < instanceCap) return;
     await flushing;
     await heartbeat();
     while (s.buffer.size >= cap && this.running) {

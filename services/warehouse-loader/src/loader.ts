@@ -1,5 +1,6 @@
 import { fromEnvelope, EventEnvelope } from '@sluice/events';
 import type { IdentityEdge } from '@sluice/identity';
+import type { Kafka } from 'kafkajs';
 import { BatchConsumer, createKafka, ensureTopics, TOPICS, topicName } from '@sluice/kafka';
 import type { Logger } from '@sluice/observability';
 import {
@@ -29,11 +30,11 @@ export interface LoaderRole {
 }
 
 /** Creates the loader's input topics when missing (done once per instance, before any consumer joins). */
-export async function ensureLoaderTopics(config: LoaderConfig, log: Logger): Promise<void> {
-  const admin = createKafka(config.kafka, log).admin();
+export async function ensureLoaderTopics(kafka: Kafka, topicPrefix: string): Promise<void> {
+  const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], config.kafka.topicPrefix);
+    await ensureTopics(admin, [TOPICS.eventsProcessed, TOPICS.identityEdges], topicPrefix);
   } finally {
     await admin.disconnect();
   }
@@ -55,7 +56,7 @@ export async function startLoader(
   const eventsTopic = topicName(prefix, TOPICS.eventsProcessed.name);
   const edgesTopic = topicName(prefix, TOPICS.identityEdges.name);
 
-  if (!role.clusterWorker) await ensureLoaderTopics(config, log);
+  if (!role.clusterWorker) await ensureLoaderTopics(kafka, prefix);
 
   let ready = false;
   let metricsPort = 0;
@@ -132,7 +133,7 @@ export async function startLoader(
       intervalMs: config.flush.intervalMs,
       partitionsConcurrently: config.partitionsConcurrently,
       flushConcurrency: config.flushConcurrency,
-      maxInstanceBufferedEvents: config.maxBufferedEvents,
+      maxBufferedEvents: config.maxBufferedEvents,
       maxBytesPerPartition: config.maxBytesPerPartition,
     },
     decode,

@@ -1,5 +1,6 @@
 import cluster from 'node:cluster';
 import { createLogger, Lifecycle, startClusterPrimary, startOpsServer } from '@sluice/observability';
+import { createKafka } from '@sluice/kafka';
 import { loadLoaderConfig } from './config';
 import { ensureLoaderTopics, startLoader } from './loader';
 
@@ -15,10 +16,11 @@ async function main(): Promise<void> {
   lifecycle.onSignals();
 
   if (clustered && cluster.isPrimary) {
-    await ensureLoaderTopics(config, log);
-    const primary = startClusterPrimary(config.workers, log, lifecycle);
+    await ensureLoaderTopics(createKafka(config.kafka, log), config.kafka.topicPrefix);
+    const primary = startClusterPrimary(config.workers, log);
     const ops = await startOpsServer(config.observability.metricsPort, primary.metrics, primary.ready);
     lifecycle.add('ops-server', () => ops.close());
+    lifecycle.add('workers', primary.stopWorkers);
     log.info({ workers: config.workers, metricsPort: ops.port }, 'warehouse loader primary started');
     return;
   }
